@@ -1,0 +1,1 @@
+"""CLI sub-command groups, one module each; `medadapt.cli` registers them."""

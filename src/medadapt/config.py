@@ -1,0 +1,166 @@
+"""Typed run configs: YAML in, `--set a.b=c` overrides, and a resolved copy written beside every output.
+
+A run is fully described by one YAML file plus overrides. Configs are pydantic models with `extra="forbid"` so a
+typo in a key is an error naming the key, not a silently ignored setting. The resolved config written next to an
+output carries the package version, the git commit and a hash of every input file, so anyone can rerun a result
+from its folder and tell whether the inputs changed since.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import platform
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from medadapt import __version__
+from medadapt.errors import ConfigError
+
+RESOLVED_CONFIG_NAME = "resolved_config.yaml"
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """Split `a.b=c` into (["a", "b"], value), the value parsed as YAML so `3`, `true`, `[x, y]` get types."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} is not of the form key.path=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"override {item!r} has an empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from exc
+    return key.split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of `data` with each `a.b=c` override applied (intermediate mappings are created)."""
+    result = _deep_copy(data)
+    for item in overrides:
+        path, value = parse_override(item)
+        node = result
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part!r} is a value, not a section")
+            node = child
+        node[path[-1]] = value
+    return result
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Load a YAML mapping, with errors that name the file and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: config file is not valid UTF-8 (byte offset {exc.start})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
+def build_config(cls: type[C], data: dict[str, Any], *, source: str = "config") -> C:
+    """Validate `data` into `cls`, turning pydantic's report into one readable ConfigError."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  {loc}: {err['msg']}")
+        raise ConfigError(f"{source}: invalid configuration\n" + "\n".join(lines)) from exc
+
+
+def load_config(cls: type[C], path: str | Path | None, overrides: Sequence[str] = ()) -> C:
+    """YAML file (optional) + overrides → validated config."""
+    data = read_yaml(path) if path is not None else {}
+    data = apply_overrides(data, overrides)
+    return build_config(cls, data, source=str(path) if path is not None else "--set overrides")
+
+
+def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def git_commit() -> str | None:
+    """The commit of the medadapt source tree, when it runs from a git checkout (None for a wheel install)."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True
+    )
+    return commit + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(input_files: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """What a reader of a result needs to reproduce it: versions, commit, time and input hashes."""
+    return {
+        "medadapt_version": __version__,
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "inputs": {str(p): file_sha256(p) for p in sorted({str(p) for p in input_files})},
+    }
+
+
+def write_resolved_config(
+    out_dir: str | Path,
+    config: BaseModel | dict[str, Any],
+    input_files: Iterable[str | Path] = (),
+    name: str = RESOLVED_CONFIG_NAME,
+) -> Path:
+    """Write the config as run, plus provenance, next to the outputs it produced."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else _deep_copy(config)
+    document = {"config": data, "provenance": provenance(input_files)}
+    target = out_dir / name
+    target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return target
