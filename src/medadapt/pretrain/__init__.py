@@ -1,0 +1,1 @@
+"""Continued (domain-adaptive) masked-language-model pre-training of Hugging Face encoders."""
