@@ -1,0 +1,160 @@
+"""BRAT standoff: `x.txt` (text, byte-exact) + `x.ann` (annotations) <-> one Document.
+
+Text-bound lines `T1<TAB>LABEL 10 15;20 25<TAB>text` become spans (start = min, end = max, `fragments` for
+discontinuous pieces, `Span.id` = "T1"). The annotated text must equal the document text at the offsets
+(fragment texts joined by one space, as BRAT writes them) — otherwise the offsets are wrong, so reading fails
+with both strings. Every other annotation line (R, E, A, M, N, #, *) is kept verbatim in `meta["brat_other"]`,
+which `write_brat` writes back, so relations, attributes and notes are never lost. Text is read without
+newline translation and with any BOM kept, because offsets count characters as stored (MEDDOCAN counts its
+BOM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from medadapt.documents import Document, Span
+from medadapt.io.files import read_text, stem
+from medadapt.io.report import BadInput
+from medadapt.io.text import safe_file_name
+
+OTHER_PREFIXES = ("R", "E", "A", "M", "N", "#", "*")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def parse_text_bound(line: str, text: str, ann_path: Path, number: int) -> Span:
+    """One `T` line -> Span, checked against `text`; any problem raises `BadInput` naming the .ann line."""
+    parts = line.split("\t", 2)
+    if len(parts) != 3:
+        raise BadInput(
+            ann_path,
+            "malformed BRAT line",
+            f"expected 'T<id>\\tLABEL start end\\ttext': {_short(line)}",
+            line=number,
+        )
+    tid, typed, mention = parts
+    label, _, offsets = typed.partition(" ")
+    try:
+        fragments = tuple((int(a), int(b)) for a, b in (piece.split() for piece in offsets.split(";")))
+    except ValueError:
+        raise BadInput(
+            ann_path, "malformed BRAT line", f"{tid}: bad offsets {offsets!r}", line=number
+        ) from None
+    if not label or any(a < 0 or b < a for a, b in fragments):
+        raise BadInput(ann_path, "malformed BRAT line", f"{tid}: bad label or offsets {typed!r}", line=number)
+    if max(b for _, b in fragments) > len(text):
+        raise BadInput(
+            ann_path,
+            "BRAT offsets out of range",
+            f"{tid} ends at {max(b for _, b in fragments)} beyond the text (length {len(text)})",
+            line=number,
+        )
+    found = " ".join(text[a:b] for a, b in fragments)
+    if found != mention:
+        raise BadInput(
+            ann_path,
+            "BRAT text mismatch",
+            f"{tid} ({offsets}) says {_short(mention)} but the text there is {_short(found)}",
+            line=number,
+        )
+    start = min(a for a, _ in fragments)
+    end = max(b for _, b in fragments)
+    return Span(start, end, label, fragments if len(fragments) > 1 else (), tid)
+
+
+def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | None = None) -> Document:
+    """Read one text + annotation pair. `ann_path=None` (no .ann beside the text) gives a document without
+    spans, marked `meta["brat_ann"] = None` so the missing file stays visible; an empty .ann is a document
+    without spans."""
+    txt_path, ann_path = Path(txt_path), Path(ann_path) if ann_path is not None else None
+    text = read_text(txt_path)
+    if not text.strip():
+        raise BadInput(txt_path, "empty file" if not text else "empty document")
+    doc = Document(
+        id=stem(txt_path),
+        text=text,
+        lang=lang,
+        meta={"source": str(txt_path), "brat_ann": str(ann_path) if ann_path else None},
+    )
+    if ann_path is None:
+        return doc
+    other: list[str] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(read_text(ann_path).split("\n"), 1):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if not line.strip():
+            continue
+        if line.startswith("T"):
+            span = parse_text_bound(line, text, ann_path, number)
+            if span.id in seen:
+                raise BadInput(ann_path, "duplicate BRAT id", f"{span.id} appears twice", line=number)
+            seen.add(span.id or "")
+            doc.spans.append(span)
+        elif line.startswith(OTHER_PREFIXES):
+            other.append(line)
+        else:
+            raise BadInput(
+                ann_path, "malformed BRAT line", f"unknown annotation kind: {_short(line)}", line=number
+            )
+    if other:
+        doc.meta["brat_other"] = other
+    return doc
+
+
+def iter_brat(folder: Path, *, lang: str | None = None, **options: object) -> Iterator[Document]:
+    """Every `.txt` under `folder` (recursive, sorted) with its `.ann`; options as for `read_documents`."""
+    from medadapt.io.read import read_documents
+
+    yield from read_documents([folder], "brat", lang=lang, **options)  # type: ignore[arg-type]
+
+
+def _pieces(span: Span, text: str) -> list[tuple[int, int]]:
+    """Fragments to write; a fragment that crosses a line break is split there, as BRAT itself does."""
+    out: list[tuple[int, int]] = []
+    for a, b in span.fragments or ((span.start, span.end),):
+        start = a
+        for i in range(a, b):
+            if text[i] in "\r\n":
+                if start < i:
+                    out.append((start, i))
+                start = i + 1
+        if start < b or a == b:
+            out.append((start, b))
+    return out
+
+
+def ann_lines(doc: Document) -> list[str]:
+    """The .ann lines for a document: T lines (existing ids kept, missing ones numbered) then `brat_other`."""
+    used = {s.id for s in doc.spans if s.id}
+    next_id = 1
+    lines = []
+    taken: set[str] = set()
+    for span in doc.spans:
+        tid = span.id
+        if not tid or not tid.startswith("T") or tid in taken:
+            while f"T{next_id}" in used or f"T{next_id}" in taken:
+                next_id += 1
+            tid = f"T{next_id}"
+        taken.add(tid)
+        pieces = _pieces(span, doc.text)
+        offsets = ";".join(f"{a} {b}" for a, b in pieces)
+        mention = " ".join(doc.text[a:b] for a, b in pieces)
+        lines.append(f"{tid}\t{span.label} {offsets}\t{mention}")
+    lines.extend(doc.meta.get("brat_other", ()))
+    return lines
+
+
+def write_brat(doc: Document, out_dir: Path) -> Path:
+    """Write `<id>.txt` (byte-exact) and `<id>.ann` into `out_dir`; returns the .txt path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = safe_file_name(doc.id)
+    txt = out_dir / f"{name}.txt"
+    txt.write_bytes(doc.text.encode("utf-8"))
+    lines = ann_lines(doc)
+    (out_dir / f"{name}.ann").write_bytes("".join(f"{line}\n" for line in lines).encode("utf-8"))
+    return txt

@@ -1,0 +1,177 @@
+"""`read_documents`: one streaming entry point over every format, with per-file format detection and skip_bad.
+
+The function checks its arguments and expands the inputs eagerly (a typo fails at once), then returns a
+generator that reads one file at a time and, inside line-based files, one record at a time — memory stays flat
+whatever the corpus size. Bad items go through one callback: raise (default) or record in a `BadInputReport`
+and go on. A file-level problem (unreadable, empty, a CSV header without the text column) skips the rest of
+that file. A file that yields no document and reported nothing is itself reported as empty, so no file
+disappears without a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from medadapt.documents import Document
+from medadapt.errors import InputError
+from medadapt.io.brat import read_brat_document
+from medadapt.io.conll import read_conll
+from medadapt.io.fields import Fields
+from medadapt.io.files import base_suffix
+from medadapt.io.inputs import (
+    FORMAT_EXTENSIONS,
+    FORMATS,
+    detect_format,
+    expand_inputs,
+    sibling_ann,
+    sibling_txt,
+)
+from medadapt.io.jsonl import read_jsonl
+from medadapt.io.report import BadInput, BadInputReport, OnBad, make_on_bad
+from medadapt.io.tabular import read_table
+from medadapt.io.text import read_lines, read_text_file
+
+
+class _Folders:
+    """Remembers which folders hold .ann files, so a lone .txt there is read as unannotated BRAT."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, bool] = {}
+
+    def has_ann(self, folder: Path) -> bool:
+        if folder not in self._cache:
+            self._cache[folder] = any(base_suffix(p) == ".ann" for p in folder.iterdir())
+        return self._cache[folder]
+
+
+def read_documents(
+    inputs: str | Path | Sequence[str | Path],
+    fmt: str = "auto",
+    *,
+    one_per_line: bool = False,
+    text_field: str = "text",
+    id_field: str = "id",
+    lang_field: str = "lang",
+    label_field: str = "label",
+    group_field: str = "group",
+    lang: str | None = None,
+    label_column: int | str | None = None,
+    skip_bad: bool = False,
+    report: BadInputReport | None = None,
+    scheme: str = "auto",
+    sentences_as_documents: bool = False,
+) -> Iterator[Document]:
+    """Stream documents from files, folders and globs (see module doc); returns a generator.
+
+    fmt: "auto" (per file, from the extension after `.gz`), "text", "lines", "jsonl", "csv", "tsv", "brat",
+    "conll". `one_per_line` makes `.txt` files "lines" (blank lines are separators, not bad input).
+    `*_field` name the record fields (JSONL) or columns (CSV/TSV); `lang` is the default language.
+    `label_column`: CoNLL label column index (default last), or for CSV/TSV the label column name/index.
+    `scheme`/`sentences_as_documents`: CoNLL options. With `skip_bad`, bad items are recorded in `report` (or
+    logged as warnings when no report is given) and reading continues; without it the first one raises.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    if isinstance(inputs, str | Path):
+        inputs = [inputs]
+    paths = expand_inputs(inputs, extensions=set(FORMAT_EXTENSIONS[fmt]))
+    on_bad = make_on_bad(skip_bad, report)
+    fields = Fields(text_field, id_field, lang_field, label_field, group_field)
+    options = {
+        "one_per_line": one_per_line,
+        "lang": lang,
+        "label_column": label_column,
+        "scheme": scheme,
+        "sentences_as_documents": sentences_as_documents,
+    }
+    return _read_all(paths, fmt, on_bad, fields, options)
+
+
+def _read_all(
+    paths: list[Path], fmt: str, on_bad: OnBad, fields: Fields, options: dict[str, object]
+) -> Iterator[Document]:
+    folders = _Folders()
+    listed = set(paths)
+    for path in paths:
+        problems = 0
+
+        def counting(error: InputError) -> None:
+            nonlocal problems
+            problems += 1
+            on_bad(error)
+
+        produced = 0
+        try:
+            for doc in _read_file(path, fmt, counting, fields, options, folders, listed):
+                produced += 1
+                yield doc
+            if produced == 0 and problems == 0 and not _consumed_elsewhere(path, fmt):
+                counting(BadInput(path, "empty file", "no documents in it"))
+        except InputError as exc:  # file-level: the rest of this file is unreadable
+            on_bad(exc)
+
+
+def _consumed_elsewhere(path: Path, fmt: str) -> bool:
+    """A .ann file is read with its .txt, so it yields nothing itself."""
+    return base_suffix(path) == ".ann" and fmt in ("auto", "brat")
+
+
+def _read_file(
+    path: Path,
+    fmt: str,
+    on_bad: OnBad,
+    fields: Fields,
+    options: dict[str, object],
+    folders: _Folders,
+    listed: set[Path],
+) -> Iterator[Document]:
+    lang = options["lang"]
+    assert lang is None or isinstance(lang, str)
+    one_per_line = bool(options["one_per_line"])
+    kind = fmt
+    if fmt == "auto":
+        kind = detect_format(path, one_per_line=one_per_line)
+        if kind in ("text", "lines") and folders.has_ann(path.parent):
+            kind = "brat"
+    elif fmt == "text" and one_per_line:
+        kind = "lines"
+    if kind == "brat":
+        yield from _read_brat(path, lang, listed)
+    elif kind == "text":
+        yield read_text_file(path, lang=lang)
+    elif kind == "lines":
+        yield from read_lines(path, on_bad, lang=lang)
+    elif kind == "jsonl":
+        yield from read_jsonl(path, on_bad, fields, lang=lang)
+    elif kind in ("csv", "tsv"):
+        label_column = options["label_column"]
+        assert label_column is None or isinstance(label_column, int | str)
+        delimiter = "\t" if kind == "tsv" else ","
+        yield from read_table(path, on_bad, fields, delimiter=delimiter, lang=lang, label_column=label_column)
+    elif kind == "conll":
+        label_column = options["label_column"]
+        if label_column is not None and not isinstance(label_column, int):
+            raise ValueError(f"label_column for CoNLL must be a column index, got {label_column!r}")
+        yield from read_conll(
+            path,
+            on_bad,
+            label_column=label_column,
+            scheme=str(options["scheme"]),
+            sentences_as_documents=bool(options["sentences_as_documents"]),
+            lang=lang,
+        )
+    else:  # pragma: no cover - FORMATS and detect_format agree
+        raise AssertionError(kind)
+
+
+def _read_brat(path: Path, lang: str | None, listed: set[Path]) -> Iterator[Document]:
+    """A .txt is read with its .ann; an .ann is skipped when its .txt is read too, an error when alone."""
+    if base_suffix(path) == ".ann":
+        txt = sibling_txt(path)
+        if txt is None:
+            raise BadInput(path, "BRAT annotations without text", f"no {path.stem}.txt beside it")
+        if txt not in listed:
+            yield read_brat_document(txt, path, lang=lang)
+        return
+    yield read_brat_document(path, sibling_ann(path), lang=lang)
