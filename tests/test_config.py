@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import Field
 
 from medadapt.config import (
     StrictModel,
@@ -20,7 +21,7 @@ from medadapt.errors import ConfigError
 
 class Inner(StrictModel):
     rate: float = 0.15
-    names: list[str] = []
+    names: list[str] = Field(default_factory=list)
 
 
 class Outer(StrictModel):

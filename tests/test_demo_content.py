@@ -128,9 +128,7 @@ def test_romanian_uses_both_diacritic_forms(demo: Path) -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_task_vocabulary_is_shared_with_the_clinical_corpus(demo: Path, lang: str) -> None:
     clinical = _ngrams(list(_corpus_texts(demo, "clinical", lang)))
-    mentions = [
-        tuple(_tokens(s[3])) for split in SPLITS for _, spans in _ner(demo, lang, split) for s in spans
-    ]
+    mentions = [tuple(_tokens(s[3])) for split in SPLITS for _, spans in _ner(demo, lang, split) for s in spans]
     assert sum(m in clinical for m in mentions) / len(mentions) > 0.8
     unique = set(mentions)
     assert sum(m in clinical for m in unique) / len(unique) > 0.5

@@ -80,10 +80,7 @@ def test_layout_matches_manifest(demo: Path, manifest: dict) -> None:
         if info["format"] == "brat":
             txt = sorted(path.glob("*.txt"))
             assert len(txt) == info["documents"] == len(list(path.glob("*.ann")))
-            assert (
-                sum(len(p.with_suffix(".ann").read_text("utf-8").splitlines()) for p in txt)
-                == info["entities"]
-            )
+            assert sum(len(p.with_suffix(".ann").read_text("utf-8").splitlines()) for p in txt) == info["entities"]
         else:
             lines = path.read_text("utf-8").splitlines()
             assert len(lines) == info["documents"]

@@ -35,9 +35,7 @@ def test_packaged_lexica_are_used() -> None:
 
 def test_missing_package_lexicon_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "deduce" else real(name, *a)
-    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deduce" else real(name, *a))
     lexicon._deduce_lists.cache_clear()
     load_lexicon.cache_clear()
     try:

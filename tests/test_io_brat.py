@@ -64,9 +64,7 @@ def test_write_then_read_is_identical_and_splits_spans_at_line_breaks(tmp_path: 
     )
     write_brat(doc, tmp_path / "out")
     ann = (tmp_path / "out/d.ann").read_text("utf-8")
-    assert (
-        ann.splitlines()[0] == "T1\tDISO 21 26;27 35\tdolor torácico"
-    )  # BRAT cannot hold a newline in a span
+    assert ann.splitlines()[0] == "T1\tDISO 21 26;27 35\tdolor torácico"  # BRAT cannot hold a newline in a span
     assert "R1\tRel Arg1:T1 Arg2:T7" in ann
     (back,) = read_documents([tmp_path / "out"])
     assert [s.id for s in back.spans] == ["T1", "T7"]

@@ -30,9 +30,7 @@ def test_monero_full_corpus_entity_counts(shared_data: Path) -> None:
     assert doc.meta["conll_repairs"] == 409  # I- after O: kept as entity starts, counted
     assert doc.meta["conll_tag_fixes"] == {"": 4, "o": 1}  # data quirks read as O, not hidden
     assert len(doc.text.split("\n")) == 4_984
-    assert (
-        len(doc.text.replace("\n", " ").split(" ")) == 154_829
-    )  # tokens joined by one space (NBSP kept inside)
+    assert len(doc.text.replace("\n", " ").split(" ")) == 154_829  # tokens joined by one space (NBSP kept inside)
     assert "77\u00a0%" in doc.text
 
 
@@ -52,9 +50,7 @@ def test_pharmaconer_congsun_counts(shared_data: Path) -> None:
         (doc,) = read_documents([shared_data / f"es/pharmaconer/conll-congsun/{split}.txt"], "conll")
         assert len(doc.spans) == n
     per_sentence = list(
-        read_documents(
-            [shared_data / "es/pharmaconer/conll-congsun/dev.txt"], "conll", sentences_as_documents=True
-        )
+        read_documents([shared_data / "es/pharmaconer/conll-congsun/dev.txt"], "conll", sentences_as_documents=True)
     )
     assert len(per_sentence) == 1_046 and sum(len(d.spans) for d in per_sentence) == 563
     assert per_sentence[1].id == f"dev:{per_sentence[1].meta['line']}"

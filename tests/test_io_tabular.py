@@ -44,9 +44,7 @@ def test_multiline_quoted_notes_and_start_lines(tmp_path: Path) -> None:
 
 def test_tsv_gzip_bom_custom_columns_and_label_column(tmp_path: Path) -> None:
     path = tmp_path / "screen.tsv.gz"
-    body = "\ufeff" + _csv(
-        [["pid", "nota", "dx"], ["p1", "Sin hallazgos.", "0"], ["p2", "Neumonía.", "1"]], "\t"
-    )
+    body = "\ufeff" + _csv([["pid", "nota", "dx"], ["p1", "Sin hallazgos.", "0"], ["p2", "Neumonía.", "1"]], "\t")
     path.write_bytes(gzip.compress(body.encode("utf-8")))
     docs = list(read_documents([path], text_field="nota", group_field="pid", label_column="dx"))
     assert [(d.text, d.group, d.label) for d in docs] == [

@@ -42,9 +42,7 @@ def test_state_from_other_corpora_is_refused() -> None:
         CorpusMixer(sizes=[11], weights=[1.0]).load_state_dict(state)
 
 
-@pytest.mark.parametrize(
-    ("sizes", "weights"), [([1, 2], [1.0]), ([0], [1.0]), ([3], [-1.0]), ([3, 4], [0.0, 0.0])]
-)
+@pytest.mark.parametrize(("sizes", "weights"), [([1, 2], [1.0]), ([0], [1.0]), ([3], [-1.0]), ([3, 4], [0.0, 0.0])])
 def test_invalid_mixers(sizes, weights) -> None:
     with pytest.raises(ValueError):
         CorpusMixer(sizes=sizes, weights=weights)

@@ -10,11 +10,17 @@ from __future__ import annotations
 import os
 import sys
 
+# medadapt draws its own progress bars; the hub/transformers per-file bars only clutter logs.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
 import typer
+from rich.markup import escape
 
 from medadapt import __version__
 from medadapt.commands import corpus as corpus_commands
 from medadapt.commands import demo as demo_commands
+from medadapt.commands import pretrain as pretrain_commands
+from medadapt.commands import vocab as vocab_commands
 from medadapt.errors import MedadaptError
 from medadapt.progress import console
 
@@ -27,7 +33,9 @@ app = typer.Typer(
 )
 app.add_typer(corpus_commands.app, name="corpus")
 app.add_typer(corpus_commands.tokenizer_app, name="tokenizer")
+app.add_typer(vocab_commands.app, name="vocab")
 demo_commands.register(app)
+pretrain_commands.register(app)
 
 _state = {"debug": False}
 
@@ -50,29 +58,22 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: run the app, turning MedadaptError into a clean message."""
-    try:
-        app(args=argv, standalone_mode=False)
-    except MedadaptError as exc:
-        if _state["debug"] or "--debug" in (argv if argv is not None else sys.argv):
-            console.print_exception()
-        console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        return exc.exit_code
-    except typer.Abort:
-        console.print("[yellow]aborted[/]")
-        return 130
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]")
-        return 130
-    except SystemExit as exc:  # typer.Exit and --help
-        return int(exc.code or 0)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
+    """Console-script entry point: run the app, turning MedadaptError into a clean message.
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    Click handles its own usage errors and --help in standalone mode (exiting via SystemExit); everything
+    medadapt raises for people is a MedadaptError, printed here without a traceback.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(args=args, prog_name="medadapt", standalone_mode=True)
+    except MedadaptError as exc:
+        if _state["debug"] or "--debug" in args:
+            console.print_exception()
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
 

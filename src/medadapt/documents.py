@@ -59,8 +59,7 @@ class Document:
             for start, end in pieces:
                 if end > n:
                     raise ValueError(
-                        f"document {self.id!r}: span {start}-{end} ({span.label}) ends beyond the text "
-                        f"(length {n})"
+                        f"document {self.id!r}: span {start}-{end} ({span.label}) ends beyond the text (length {n})"
                     )
 
     def to_dict(self) -> dict[str, Any]:

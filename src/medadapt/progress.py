@@ -24,7 +24,8 @@ from rich.progress import (
 
 T = TypeVar("T")
 
-console = Console(stderr=True)
+# soft_wrap: messages carry paths; a wrapped path cannot be copied or grepped from a log.
+console = Console(stderr=True, soft_wrap=True)
 
 
 def make_progress(*extra_columns: TextColumn, disable: bool = False) -> Progress:

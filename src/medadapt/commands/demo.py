@@ -18,12 +18,8 @@ class DemoSize(StrEnum):
 
 
 def demo_data(
-    out_dir: Annotated[
-        Path, typer.Argument(help="Folder to write into (new, empty, or a previous demo-data output).")
-    ],
-    seed: Annotated[
-        int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical files.")
-    ] = 0,
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write into (new, empty, or a previous demo-data output).")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives byte-identical files.")] = 0,
     size: Annotated[
         DemoSize, typer.Option("--size", help="small: minutes-scale CPU demo study; medium: about 10x more.")
     ] = DemoSize.small,
@@ -58,6 +54,26 @@ def demo_data(
     console.print(f"written in {elapsed:.1f} s; see {Path(out_dir) / 'README.md'}")
 
 
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Demo folder (created; reruns skip finished stages).")] = Path(
+        "demo-out"
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Seed for data, masks and training.")] = 0,
+    steps_scale: Annotated[
+        float, typer.Option("--steps-scale", help="Multiply every preset's training steps (e.g. 0.1 for a smoke run).")
+    ] = 1.0,
+    force: Annotated[bool, typer.Option("--force", help="Redo every stage, even finished ones.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Run the embedded default on SYNTHETIC data: demo data, tokenizer, corpora, a general base model and its
+    clinical / biomedical / mixed further pre-trained variants, then a perplexity table per domain."""
+    from medadapt.demo.pipeline import run_demo
+
+    run_demo(out, seed=seed, steps_scale=steps_scale, show_progress=not quiet, force=force)
+    typer.echo(f"demo outputs in {out}/ (perplexity.json, runs/pretrain/*/loss_curve.png)")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the demo commands to the root app."""
     app.command("demo-data")(demo_data)
+    app.command("demo")(demo)

@@ -56,7 +56,7 @@ _NL_SUFFIXES: dict[str, tuple[str, ...]] = {
     "PROCEDURE": ("ectomie", "scopie", "grafie", "tomie", "therapie", "dialyse"),
 }  # fmt: skip
 _NL_STOP = frozenset(  # a word list reads better as one string
-    (  # noqa: SIM905
+    (
         "anastomose apathie autonoom bloedstroom capitis comatose condoom cytochroom diagnose dose "
         "epidemie fagocytose glucose hersenstroom hypnose katabolisme liposoom mechanisme metabolisme "
         "microorganisme mitose multidose narcose nodose ontsteking organisme overdose prognose symptoom "
@@ -229,9 +229,7 @@ def _cie_terms() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(diseases, symptoms) in Spanish from the ICD-10 table shipped with `cie`."""
     path = _package_dir("cie") / "data" / "cie-10.zip"
     if not path.is_file():
-        raise DependencyError(
-            f"{path}: the 'cie' package has no ICD-10 table; reinstall it (`pip install cie`)"
-        )
+        raise DependencyError(f"{path}: the 'cie' package has no ICD-10 table; reinstall it (`pip install cie`)")
     diseases: dict[str, None] = {}
     symptoms: dict[str, None] = {}
     with zipfile.ZipFile(path) as archive, archive.open("cie-10.csv") as raw:
@@ -254,9 +252,7 @@ def _read_tsv(name: str) -> list[list[str]]:
     path = _seed_path(name)
     if not path.is_file():
         raise DependencyError(f"{path}: the demo seed lexicon is missing; reinstall medadapt")
-    lines = [
-        line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")
-    ]
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     return [line.split("\t") for line in lines[1:]]
 
 
@@ -320,9 +316,7 @@ def _packaged_concepts(lang: str) -> dict[str, list[Concept]]:
             out[etype] += [_respell(w, _NL_SPELLING_RO, _NL_SUFFIX_RO) for w in derivable]
         es_suffixes = tuple(old for old, _ in _ES_SUFFIX_RO)
         singles = [_strip_accents(t).lower() for t in cie_diseases if " " not in t]
-        out["DISEASE"] += [
-            _respell(w, _ES_SPELLING_RO, _ES_SUFFIX_RO) for w in singles if w.endswith(es_suffixes)
-        ]
+        out["DISEASE"] += [_respell(w, _ES_SPELLING_RO, _ES_SUFFIX_RO) for w in singles if w.endswith(es_suffixes)]
     else:
         out["DISEASE"] += list(cie_diseases)
         out["SYMPTOM"] += list(cie_symptoms)

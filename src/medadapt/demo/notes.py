@@ -212,17 +212,13 @@ class NoteWriter:
         `detail` (1 = short, 3 = long) scales how many sentences each section gets.
         """
         rng, s = self.rng, self.sentence
-        dateline = Section(
-            None, [[Segment(f"{self.phrase('HDR_DATE')}: {date or self.date()}")]], as_lines=True
-        )
+        dateline = Section(None, [[Segment(f"{self.phrase('HDR_DATE')}: {date or self.date()}")]], as_lines=True)
         sections = [dateline, Section(self.phrase("HDR_REASON"), [s("reason")])]
         sections.append(
             Section(self.phrase("HDR_ANAMNESIS"), [s("anamnesis") for _ in range(rng.randint(1, 1 + detail))])
         )
         if rng.random() < 0.6:
-            sections.append(
-                Section(self.phrase("HDR_HISTORY"), [s("history") for _ in range(rng.randint(1, 2))])
-            )
+            sections.append(Section(self.phrase("HDR_HISTORY"), [s("history") for _ in range(rng.randint(1, 2))]))
         exam = [self.vitals()] + [s("exam") for _ in range(rng.randint(0, detail + 1))]
         sections.append(Section(self.phrase("HDR_EXAM"), exam))
         extra = [self.lab_line()] + [s("additional") for _ in range(rng.randint(0, detail))]
@@ -230,12 +226,8 @@ class NoteWriter:
         if rng.random() < 0.7:
             meds = [self.medication_line() for _ in range(rng.randint(1, 2 + detail))]
             sections.append(Section(self.phrase("HDR_MEDICATION"), meds, as_lines=True))
-        sections.append(
-            Section(self.phrase("HDR_CONCLUSION"), [s("conclusion") for _ in range(rng.randint(1, 2))])
-        )
-        sections.append(
-            Section(self.phrase("HDR_PLAN"), [s("plan") for _ in range(rng.randint(1, 1 + detail))])
-        )
+        sections.append(Section(self.phrase("HDR_CONCLUSION"), [s("conclusion") for _ in range(rng.randint(1, 2))]))
+        sections.append(Section(self.phrase("HDR_PLAN"), [s("plan") for _ in range(rng.randint(1, 1 + detail))]))
         return sections
 
     def long_note(self, target_words: int, date: str | None = None) -> list[Section]:
@@ -253,13 +245,7 @@ class NoteWriter:
             section = progress if rng.random() < 0.55 else rng.choice(growable)
             for _ in range(4):
                 kind = _section_kind(section, self.lex) if section is not progress else _progress_kind(rng)
-                new = (
-                    self.lab_line()
-                    if kind == "lab"
-                    else self.vitals()
-                    if kind == "vitals"
-                    else self.sentence(kind)
-                )
+                new = self.lab_line() if kind == "lab" else self.vitals() if kind == "vitals" else self.sentence(kind)
                 if _plain(new) not in seen:
                     break
             seen.add(_plain(new))

@@ -96,9 +96,7 @@ def _evidence_sentence(writer: NoteWriter, kind: str, indicator: tuple[str, ...]
     return writer.sentence(template_kind[kind], indicator=indicator)
 
 
-def _patient(
-    lex: LanguageLexicon, writer: NoteWriter, rng: random.Random, patient_id: str, kind: str
-) -> list[Note]:
+def _patient(lex: LanguageLexicon, writer: NoteWriter, rng: random.Random, patient_id: str, kind: str) -> list[Note]:
     n_notes = rng.randint(2, 4)
     unique_dates: set[tuple[int, int, int]] = set()
     while len(unique_dates) < n_notes:

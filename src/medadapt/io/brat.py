@@ -41,9 +41,7 @@ def parse_text_bound(line: str, text: str, ann_path: Path, number: int) -> Span:
     try:
         fragments = tuple((int(a), int(b)) for a, b in (piece.split() for piece in offsets.split(";")))
     except ValueError:
-        raise BadInput(
-            ann_path, "malformed BRAT line", f"{tid}: bad offsets {offsets!r}", line=number
-        ) from None
+        raise BadInput(ann_path, "malformed BRAT line", f"{tid}: bad offsets {offsets!r}", line=number) from None
     if not label or any(a < 0 or b < a for a, b in fragments):
         raise BadInput(ann_path, "malformed BRAT line", f"{tid}: bad label or offsets {typed!r}", line=number)
     if max(b for _, b in fragments) > len(text):
@@ -97,9 +95,7 @@ def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | Non
         elif line.startswith(OTHER_PREFIXES):
             other.append(line)
         else:
-            raise BadInput(
-                ann_path, "malformed BRAT line", f"unknown annotation kind: {_short(line)}", line=number
-            )
+            raise BadInput(ann_path, "malformed BRAT line", f"unknown annotation kind: {_short(line)}", line=number)
     if other:
         doc.meta["brat_other"] = other
     return doc

@@ -202,9 +202,7 @@ def read_conll(
             if match:
                 yield from end_document()
                 if not sentences_as_documents:
-                    builder = new_builder(
-                        line.number, (match.group(1) or "").strip() or f"{name}:{line.number}"
-                    )
+                    builder = new_builder(line.number, (match.group(1) or "").strip() or f"{name}:{line.number}")
             continue
         cols = text.split("\t") if "\t" in text else text.split(" ")
         cols = [c for c in cols if c] if "\t" not in text else cols

@@ -78,9 +78,7 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         line = data.count(b"\n", 0, exc.start) + 1
-        sub = UnicodeDecodeError(
-            exc.encoding, exc.object, exc.start - line_start, exc.end - line_start, exc.reason
-        )
+        sub = UnicodeDecodeError(exc.encoding, exc.object, exc.start - line_start, exc.end - line_start, exc.reason)
         raise _decode_error(path, data[line_start:], sub, line, line_start) from exc
 
 

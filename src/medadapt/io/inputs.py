@@ -52,9 +52,7 @@ def _matches(path: Path, extensions: set[str] | frozenset[str] | None) -> bool:
 
 
 def _walk(folder: Path, extensions: set[str] | frozenset[str] | None) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and not _is_hidden(p, folder) and _matches(p, extensions)
-    )
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not _is_hidden(p, folder) and _matches(p, extensions))
 
 
 def expand_inputs(inputs: Sequence[str | Path], *, extensions: set[str] | None = None) -> list[Path]:
@@ -118,16 +116,12 @@ def detect_format(path: Path, *, one_per_line: bool = False) -> str:
     if path.is_dir():
         if any(p.suffix == ".ann" or p.name.endswith(".ann.gz") for p in path.rglob("*.ann*")):
             return "brat"
-        raise InputError(
-            path, "a folder without .ann files has no single format; pass its files (or fmt=...)"
-        )
+        raise InputError(path, "a folder without .ann files has no single format; pass its files (or fmt=...)")
     suffix = base_suffix(path)
     fmt = EXTENSION_FORMATS.get(suffix)
     if fmt is None:
         known = ", ".join(sorted(READABLE_EXTENSIONS))
-        raise InputError(
-            path, f"cannot tell the format from extension {suffix!r} (known: {known}); pass fmt=..."
-        )
+        raise InputError(path, f"cannot tell the format from extension {suffix!r} (known: {known}); pass fmt=...")
     if fmt == "text":
         if sibling_ann(path) is not None:
             return "brat"

@@ -27,17 +27,13 @@ def _spans(raw: Any, path: Path, line: int) -> list[Span]:
     for i, item in enumerate(raw):
         try:
             fragments = tuple((int(a), int(b)) for a, b in item.get("fragments", ()))
-            spans.append(
-                Span(int(item["start"]), int(item["end"]), str(item["label"]), fragments, item.get("id"))
-            )
+            spans.append(Span(int(item["start"]), int(item["end"]), str(item["label"]), fragments, item.get("id")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(path, "invalid spans", f"span {i}: {exc!r}", line=line) from None
     return spans
 
 
-def parse_record(
-    record: Any, fields: Fields, *, path: Path, line: int, default_id: str, lang: str | None
-) -> Document:
+def parse_record(record: Any, fields: Fields, *, path: Path, line: int, default_id: str, lang: str | None) -> Document:
     """One decoded JSON value -> Document, with spans checked against the text."""
     if not isinstance(record, dict):
         raise BadInput(path, "not a JSON object", f"got a JSON {type(record).__name__}", line=line)
@@ -80,9 +76,7 @@ def read_jsonl(path: Path, on_bad: OnBad, fields: Fields, *, lang: str | None = 
         except json.JSONDecodeError as exc:
             col = exc.pos + 1
             offset = line.offset + len(text[: exc.pos].encode("utf-8"))
-            on_bad(
-                BadInput(path, "invalid JSON", f"{exc.msg} at column {col}", line=line.number, offset=offset)
-            )
+            on_bad(BadInput(path, "invalid JSON", f"{exc.msg} at column {col}", line=line.number, offset=offset))
             continue
         try:
             yield parse_record(

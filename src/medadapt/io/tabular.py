@@ -29,9 +29,7 @@ def _label_field(fields: Fields, header: list[str], label_column: int | str | No
         try:
             label_column = header[label_column]
         except IndexError:
-            raise BadInput(
-                path, "missing label column", f"column {label_column} not in header", line=1
-            ) from None
+            raise BadInput(path, "missing label column", f"column {label_column} not in header", line=1) from None
     return Fields(fields.text, fields.id, fields.lang, label_column, fields.group)
 
 

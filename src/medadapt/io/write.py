@@ -26,9 +26,7 @@ def _write_brat_folder(docs: Iterable[Document], out_dir: Path) -> int:
     return len(seen)
 
 
-def write_documents(
-    docs: Iterable[Document], path_or_dir: str | Path, fmt: str, **options: str | bool
-) -> int:
+def write_documents(docs: Iterable[Document], path_or_dir: str | Path, fmt: str, **options: str | bool) -> int:
     """Write documents as "jsonl" (a file; `.gz` compresses), "brat" (a folder of .txt+.ann), "conll" (a file;
     options `scheme`, `docstart`), "lines" (a file, one document per line) or "text" (a folder, one .txt
     each)."""

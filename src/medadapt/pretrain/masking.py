@@ -70,15 +70,13 @@ def mask_tokens(
     n_units = length + 1
     select_draw = _draw(torch.Size((batch, n_units)), generator, device).gather(1, unit)
     action_draw = _draw(torch.Size((batch, n_units)), generator, device).gather(1, unit)
-    random_pick = torch.randint(
-        len(random_token_ids), (batch, length), generator=generator, device="cpu"
-    ).to(device)
+    random_pick = torch.randint(len(random_token_ids), (batch, length), generator=generator, device="cpu").to(device)
 
     selected = (select_draw < spec.probability) & ~special_mask
     labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
     to_mask = selected & (action_draw < spec.mask_fraction)
-    to_random = selected & (action_draw >= spec.mask_fraction) & (
-        action_draw < spec.mask_fraction + spec.random_fraction
+    to_random = (
+        selected & (action_draw >= spec.mask_fraction) & (action_draw < spec.mask_fraction + spec.random_fraction)
     )
     masked = input_ids.clone()
     masked[to_mask] = mask_token_id
@@ -91,3 +89,46 @@ def step_generator(seed: int, step: int, micro_step: int = 0) -> torch.Generator
     generator = torch.Generator()
     generator.manual_seed((seed * 1_000_003 + step) * 1_009 + micro_step)
     return generator
+
+
+class BlockMasker:
+    """Masks packed blocks for one tokenizer: knows its [MASK] id, its special ids and the random-replacement set.
+
+    Shared by training, validation and the perplexity tool so every place masks the same way.
+    """
+
+    def __init__(self, tokenizer, spec: MaskingSpec) -> None:
+        import numpy as np
+
+        self.spec = spec
+        self.mask_token_id = int(tokenizer.mask_token_id)
+        vocab_limit = len(tokenizer)
+        special_ids = sorted({int(i) for i in tokenizer.all_special_ids})
+        keep = np.ones(vocab_limit, dtype=bool)
+        keep[[i for i in special_ids if i < vocab_limit]] = False
+        self.random_token_ids = torch.from_numpy(np.nonzero(keep)[0]).long()
+        self.special_ids = torch.tensor(special_ids, dtype=torch.long)
+
+    def special_mask(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """True at special tokens and at padding beyond each block's real length."""
+        positions = torch.arange(ids.shape[1]).expand_as(ids)
+        return torch.isin(ids, self.special_ids) | (positions >= lengths[:, None])
+
+    def __call__(
+        self, ids: torch.Tensor, word_starts: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(masked ids, labels, attention mask or None when no block is padded)."""
+        masked, labels = mask_tokens(
+            ids,
+            self.special_mask(ids, lengths),
+            mask_token_id=self.mask_token_id,
+            random_token_ids=self.random_token_ids,
+            spec=self.spec,
+            word_starts=word_starts,
+            generator=generator,
+        )
+        block = ids.shape[1]
+        attention = None
+        if bool((lengths < block).any()):
+            attention = (torch.arange(block)[None, :] < lengths[:, None]).long()
+        return masked, labels, attention

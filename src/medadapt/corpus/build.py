@@ -1,0 +1,449 @@
+"""`build_corpus`: the streaming pipeline reader → clean → filter → dedup → de-id → tokenize → pack → shards.
+
+Why one generator chain: every stage holds one document (or one batch of about `batch_chars` characters) at a
+time, so memory stays flat whatever the corpus size; only the dedup indexes grow, with the number of *kept*
+documents (bytes per document are reported in stats.json). Tokenization runs either in-process with the Rust
+tokenizer's own threads (`workers: 0`) or in `workers` spawned processes fed through a bounded, ordered window
+of batches (so output order, and hence the corpus, is identical whatever the worker count, and the reader is
+never more than a few batches ahead). Everything removed is counted per step; contamination removals are listed
+by id (never text). The manifest is written last, so a folder without one is an interrupted build.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xxhash
+
+from medadapt import __version__
+from medadapt.config import file_sha256, write_resolved_config
+from medadapt.corpus.clean import CleanStats, clean_text, length_reason
+from medadapt.corpus.config import CorpusBuildConfig
+from medadapt.corpus.contamination import ContaminationIndex
+from medadapt.corpus.dedup import ExactDeduper, MinHasher, NearDeduper, text_hash
+from medadapt.corpus.deid import apply_hook, load_hook
+from medadapt.corpus.langfilter import LanguageFilter
+from medadapt.corpus.pack import Packer
+from medadapt.corpus.shards import FORMAT_VERSION, MANIFEST_NAME, SPLITS, ShardWriter, token_dtype, vocab_hash
+from medadapt.corpus.stats import BoundedCounter, fertility_table, write_stats
+from medadapt.corpus.tokenize import BatchEncoder, EncodedBatch
+from medadapt.errors import ConfigError, ModelLoadError
+from medadapt.io import BadInputReport, expand_inputs, read_documents
+from medadapt.io.inputs import FORMAT_EXTENSIONS
+from medadapt.progress import make_progress
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    """A fast HF tokenizer from a local folder (or the hub cache); ModelLoadError with the fix otherwise."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    except Exception as exc:  # OSError offline / missing, ValueError unknown class, ...
+        local = Path(name_or_path).exists()
+        hint = (
+            "the folder exists but holds no loadable tokenizer (tokenizer.json / tokenizer_config.json)"
+            if local
+            else "not a local folder, and it could not be fetched from the Hugging Face hub (offline?); "
+            "download it once with network access or pass a local tokenizer folder"
+        )
+        raise ModelLoadError(f"tokenizer {name_or_path!r}: {hint} ({type(exc).__name__}: {exc})") from exc
+    if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
+        raise ModelLoadError(f"tokenizer {name_or_path!r} is not a fast (Rust) tokenizer; word starts need one")
+    return tokenizer
+
+
+def special_ids(tokenizer: Any) -> dict[str, int]:
+    """cls/sep (BERT) or bos/eos (RoBERTa-style) and pad; the separator between documents is `sep`."""
+    cls = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    sep = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    if cls is None or sep is None:
+        raise ModelLoadError(
+            f"tokenizer {tokenizer.name_or_path!r} has neither cls/sep nor bos/eos tokens; blocks need both"
+        )
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else sep
+    ids = {"cls": int(cls), "sep": int(sep), "pad": int(pad)}
+    for name in ("mask", "unk"):
+        value = getattr(tokenizer, f"{name}_token_id", None)
+        if value is not None:
+            ids[name] = int(value)
+    return ids
+
+
+@dataclass
+class _Kept:
+    """A document that survived every filter, waiting for its tokenization batch."""
+
+    text: str
+    lang: str
+    split: str
+
+
+@dataclass
+class _Counts:
+    read: int = 0
+    removed: Counter[str] = field(default_factory=Counter)
+    contamination: dict[str, list[dict[str, str]]] = field(default_factory=lambda: defaultdict(list))
+    per_split: Counter[str] = field(default_factory=Counter)
+
+
+def _require(cfg: CorpusBuildConfig) -> tuple[list[str], str, Path]:
+    missing = [name for name in ("inputs", "tokenizer", "out") if not getattr(cfg, name)]
+    if missing:
+        raise ConfigError(
+            f"corpus build needs {', '.join(missing)} (give INPUT paths, --tokenizer and --out, or set them "
+            "in the config file)"
+        )
+    return cfg.inputs, str(cfg.tokenizer), Path(str(cfg.out))
+
+
+def _validation_split(seed: int, fraction: float) -> Callable[[str], str]:
+    """Split by a hash of (seed, doc id): stable per document, so adding data never reshuffles old ones."""
+    bound = int(fraction * (1 << 64))
+
+    def split(doc_id: str) -> str:
+        return "validation" if xxhash.xxh64_intdigest(f"{seed}\x00{doc_id}".encode()) < bound else "train"
+
+    return split
+
+
+def _remove_stale(out: Path) -> None:
+    """Delete shards/manifest of a previous build in `out` (only files matching our own names)."""
+    for split in SPLITS:
+        for path in out.glob(f"{split}-[0-9][0-9][0-9][0-9][0-9].*.npy"):
+            path.unlink()
+    for name in (MANIFEST_NAME, "stats.json", "stats.md"):
+        (out / name).unlink(missing_ok=True)
+
+
+def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True) -> dict[str, Any]:
+    """Build the packed MLM corpus described by `config`; returns the statistics also written to stats.json."""
+    cfg = config
+    inputs, tokenizer_name, out = _require(cfg)
+    tokenizer = load_tokenizer(tokenizer_name)
+    ids = special_ids(tokenizer)
+    hook = load_hook(cfg.deid) if cfg.deid else None
+    lang_filter = LanguageFilter(cfg.languages, cfg.language_min_confidence) if cfg.languages else None
+    input_files = expand_inputs(inputs, extensions=set(FORMAT_EXTENSIONS.get(cfg.format, FORMAT_EXTENSIONS["auto"])))
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+
+    report = BadInputReport()
+    clean_stats = CleanStats()
+    hasher = MinHasher(cfg.dedup.num_perm, cfg.dedup.shingle_words)
+    guard = ContaminationIndex(cfg.contamination, hasher)
+    for source in cfg.exclude:
+        docs = read_documents(source, skip_bad=cfg.skip_bad, report=report)
+        guard.add_source(source, docs, clean=lambda t: clean_text(t, nfc=cfg.clean.nfc))
+
+    exact = ExactDeduper() if cfg.dedup.exact else None
+    near = NearDeduper(cfg.dedup.threshold, cfg.dedup.num_perm) if cfg.dedup.near else None
+    split_of = _validation_split(cfg.seed, cfg.val_fraction)
+    counts = _Counts()
+    progress = make_progress(disable=not show_progress)
+    read_task = progress.add_task("documents read", total=None)
+    token_task = progress.add_task("tokens packed", total=None)
+
+    def kept_documents() -> Iterator[_Kept]:
+        docs = read_documents(
+            inputs,
+            cfg.format,
+            one_per_line=cfg.one_per_line,
+            text_field=cfg.text_field,
+            id_field=cfg.id_field,
+            lang_field=cfg.lang_field,
+            skip_bad=cfg.skip_bad,
+            report=report,
+        )
+        for doc in docs:
+            counts.read += 1
+            progress.advance(read_task)
+            text = clean_text(doc.text, nfc=cfg.clean.nfc, stats=clean_stats)
+            reason = length_reason(text, cfg.clean)
+            if reason is not None:
+                counts.removed[reason] += 1
+                continue
+            lang = doc.lang
+            if lang_filter is not None:
+                lang = lang_filter.detect(text, doc.lang)
+                if not lang_filter.keep(lang):
+                    counts.removed["language"] += 1
+                    continue
+            h = text_hash(text) if (exact is not None or len(guard)) else 0
+            if exact is not None and exact.seen(h):
+                counts.removed["exact_duplicate"] += 1
+                continue
+            signature = hasher.signature(text) if (near is not None or len(guard)) else None
+            matches = guard.match(text, h, signature)
+            if matches:
+                counts.removed["contamination"] += 1
+                for m in matches:
+                    counts.contamination[m.source].append({"id": doc.id, "matched": m.matched_id, "method": m.method})
+                continue
+            if near is not None and signature is not None and near.check_and_add(signature):
+                counts.removed["near_duplicate"] += 1
+                continue
+            if hook is not None:
+                text = apply_hook(hook, text, lang, doc_id=doc.id, source=str(doc.meta.get("source", "?")))
+                if not text.strip():
+                    counts.removed["deid_empty"] += 1
+                    continue
+            split = split_of(doc.id)
+            counts.per_split[split] += 1
+            yield _Kept(text, lang or "und", split)
+
+    dtype = token_dtype(len(tokenizer))
+    max_bytes = int(cfg.shard_max_mb * (1 << 20))
+    packers = {
+        split: Packer(
+            ShardWriter(out, split, cfg.block_size, dtype, max_bytes),
+            cfg.block_size,
+            ids["cls"],
+            ids["sep"],
+            ids["pad"],
+            cross_doc=cfg.cross_doc_boundaries,
+        )
+        for split in SPLITS
+    }
+    per_lang: dict[str, Counter[str]] = defaultdict(Counter)
+    split_words = BoundedCounter(cfg.word_counter_capacity)
+
+    def consume(batch: list[_Kept], encoded: EncodedBatch) -> None:
+        splits = np.array([k.split for k in batch])
+        for split, packer in packers.items():
+            chosen = splits == split
+            if not chosen.any():
+                continue
+            token_mask = np.repeat(chosen, encoded.doc_tokens)
+            packer.add(encoded.ids[token_mask], encoded.word_starts[token_mask], encoded.doc_tokens[chosen])
+        for k, n_tok, n_words in zip(batch, encoded.doc_tokens.tolist(), encoded.doc_words.tolist(), strict=True):
+            c = per_lang[k.lang]
+            c["documents"] += 1
+            c["tokens"] += n_tok
+            c["words"] += n_words
+        split_words.update(encoded.split_words, encoded.split_pieces)
+        progress.advance(token_task, int(encoded.doc_tokens.sum()))
+
+    tokenizer_json = tokenizer.backend_tokenizer.to_str()
+    encoder = BatchEncoder(tokenizer_json, split_words=cfg.top_split_words > 0, threads=cfg.workers == 0)
+    # The pool is started before the progress bar's refresh thread, so forked workers copy no running thread.
+    with _worker_pool(cfg.workers, encoder) as pool, progress:
+        _run_batches(_batches(kept_documents(), cfg.batch_chars), encoder, consume, pool, cfg.workers)
+    for packer in packers.values():
+        packer.finish()
+
+    stats = _statistics(cfg, counts, report, clean_stats, guard, exact, near, packers, per_lang, split_words, tokenizer)
+    manifest = _manifest(cfg, tokenizer, ids, dtype, packers, counts, input_files)
+    write_stats(out, stats)
+    write_resolved_config(out, cfg, input_files)
+    (out / MANIFEST_NAME).write_text(_json(manifest), encoding="utf-8")
+    return stats
+
+
+def _batches(docs: Iterator[_Kept], batch_chars: int) -> Iterator[list[_Kept]]:
+    batch: list[_Kept] = []
+    size = 0
+    for doc in docs:
+        batch.append(doc)
+        size += len(doc.text)
+        if size >= batch_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+@contextmanager
+def _worker_pool(workers: int, encoder: BatchEncoder) -> Iterator[Any]:
+    """A process pool whose workers each hold a single-threaded copy of the encoder (None for workers=0).
+
+    fork where the platform has it (no re-import of the caller's __main__, unlike spawn); the parent has not
+    run the Rust tokenizer's thread pool at this point, so the forked children start clean.
+    """
+    if workers <= 0:
+        yield None
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with context.Pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
+        yield pool
+
+
+def _run_batches(
+    batches: Iterator[list[_Kept]],
+    encoder: BatchEncoder,
+    consume: Callable[[list[_Kept], EncodedBatch], None],
+    pool: Any,
+    workers: int,
+) -> None:
+    """Tokenize batches in input order: in-process, or in the pool with at most 2 × workers batches in flight."""
+    if pool is None:
+        # One helper thread runs the Rust encoder (which releases the GIL) on batch k while this thread reads,
+        # cleans and deduplicates batch k+1 and packs batch k-1.
+        with ThreadPoolExecutor(1) as threads:
+            window: deque[tuple[list[_Kept], Any]] = deque()
+            for batch in batches:
+                window.append((batch, threads.submit(encoder, [k.text for k in batch])))
+                if len(window) > 1:
+                    done, future = window.popleft()
+                    consume(done, future.result())
+            while window:
+                done, future = window.popleft()
+                consume(done, future.result())
+        return
+    window = deque()
+    for batch in batches:
+        window.append((batch, pool.apply_async(_encode_in_worker, ([k.text for k in batch],))))
+        if len(window) > 2 * workers:
+            done, result = window.popleft()
+            consume(done, result.get())
+    while window:
+        done, result = window.popleft()
+        consume(done, result.get())
+
+
+_WORKER_ENCODER: BatchEncoder | None = None
+
+
+def _init_worker(encoder: BatchEncoder) -> None:
+    global _WORKER_ENCODER
+    _WORKER_ENCODER = encoder
+
+
+def _encode_in_worker(texts: list[str]) -> EncodedBatch:
+    assert _WORKER_ENCODER is not None
+    return _WORKER_ENCODER(texts)
+
+
+def _statistics(
+    cfg: CorpusBuildConfig,
+    counts: _Counts,
+    report: BadInputReport,
+    clean_stats: CleanStats,
+    guard: ContaminationIndex,
+    exact: ExactDeduper | None,
+    near: NearDeduper | None,
+    packers: dict[str, Packer],
+    per_lang: dict[str, Counter[str]],
+    split_words: BoundedCounter,
+    tokenizer: Any,
+) -> dict[str, Any]:
+    removed = dict(counts.removed)
+    contamination_total = removed.get("contamination", 0)
+    kept = sum(counts.per_split.values())
+    splits = {}
+    for split, packer in packers.items():
+        summary = packer.writer.summary()
+        splits[split] = {
+            "documents": counts.per_split.get(split, 0),
+            "n_blocks": summary["n_blocks"],
+            "n_tokens": summary["n_tokens"],
+            "shards": len(summary["shards"]),
+        }
+    index_bytes = (exact.nbytes if exact else 0) + (near.nbytes if near else 0)
+    total_words = sum(c["words"] for c in per_lang.values())
+    total_tokens = sum(c["tokens"] for c in per_lang.values())
+    return {
+        "documents": {
+            "read": counts.read,
+            "bad_input_skipped": report.count,
+            "removed": removed,
+            "kept": kept,
+        },
+        "bad_input": report.to_dict() | {"summary": report.summary()},
+        "cleaning": clean_stats.to_dict(),
+        "contamination": {
+            "total_removed": contamination_total,
+            "sources": {
+                source: {
+                    "documents": guard.source_docs.get(source, 0),
+                    "removed": len(counts.contamination.get(source, [])),
+                    "removed_ids": counts.contamination.get(source, []),
+                }
+                for source in cfg.exclude
+            },
+        },
+        "dedup": {
+            "exact_index_entries": len(exact) if exact else 0,
+            "near_index_entries": len(near) if near else 0,
+            "near_bands_rows": [near.bands, near.rows] if near else None,
+            "index_bytes": index_bytes,
+            "index_bytes_per_kept_doc": index_bytes / kept if kept else 0.0,
+        },
+        "splits": splits,
+        "totals": {
+            "documents": kept,
+            "words": total_words,
+            "tokens": total_tokens,
+            "blocks": sum(s["n_blocks"] for s in splits.values()),
+            "block_tokens": sum(s["n_tokens"] for s in splits.values()),
+        },
+        "block_size": cfg.block_size,
+        "fertility": fertility_table(per_lang),
+        "split_words": {
+            "top": [
+                {
+                    "word": tokenizer.decode(list(split_words.payload[key])).strip(),
+                    "count": n,
+                    "pieces": len(split_words.payload[key]),
+                }
+                for key, n in split_words.most_common(cfg.top_split_words)
+            ],
+            "counter_capacity": split_words.capacity,
+            "counter_prunes": split_words.prunes,
+            "exact": split_words.prunes == 0,
+        },
+    }
+
+
+def _manifest(
+    cfg: CorpusBuildConfig,
+    tokenizer: Any,
+    ids: dict[str, int],
+    dtype: np.dtype,
+    packers: dict[str, Packer],
+    counts: _Counts,
+    input_files: list[Path],
+) -> dict[str, Any]:
+    splits = {}
+    for split, packer in packers.items():
+        splits[split] = packer.writer.summary() | {"documents": counts.per_split.get(split, 0)}
+    return {
+        "format_version": FORMAT_VERSION,
+        "medadapt_version": __version__,
+        "tokenizer": {
+            "name_or_path": cfg.tokenizer,
+            "class": type(tokenizer).__name__,
+            "vocab_hash": vocab_hash(tokenizer.get_vocab()),
+            "vocab_size": len(tokenizer),
+            "special_ids": ids,
+        },
+        "block_size": cfg.block_size,
+        "cross_doc_boundaries": cfg.cross_doc_boundaries,
+        "separator_id": ids["sep"],
+        "dtype": dtype.name,
+        "word_starts_dtype": "uint8",
+        "val_fraction": cfg.val_fraction,
+        "seed": cfg.seed,
+        "splits": splits,
+        "totals": {
+            "documents": sum(s["documents"] for s in splits.values()),
+            "n_blocks": sum(s["n_blocks"] for s in splits.values()),
+            "n_tokens": sum(s["n_tokens"] for s in splits.values()),
+        },
+        "inputs": {str(p): file_sha256(p) for p in input_files},
+    }
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,441 @@
+"""The pre-training recipe, top to bottom: set up → (resume) → train with periodic eval/checkpoints → save.
+
+Exactness by construction: which blocks a step reads (the mixer), which tokens it masks (a generator seeded by
+(seed, step, micro-step)) and how the loss is normalised (summed CE divided by the number of masked tokens of
+the whole global step) depend only on the step number — not on the number of processes or on whether the run
+was interrupted. Every process builds the same global batch and trains on its slice, so 1 and N processes at
+the same global batch compute the same loss, and a resumed run continues the uninterrupted one to float
+precision. The remaining state (weights, AdamW moments, schedule, dropout RNG) is in the checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from rich.progress import TextColumn
+from transformers import get_scheduler
+
+from medadapt.config import write_resolved_config
+from medadapt.errors import ConfigError, MedadaptError
+from medadapt.pretrain.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
+from medadapt.pretrain.config import PretrainConfig
+from medadapt.pretrain.data import PackedCorpus, open_packed_corpus, tokenizer_vocab_hash
+from medadapt.pretrain.fingerprint import fingerprint_changes, run_fingerprint
+from medadapt.pretrain.masking import BlockMasker, MaskingSpec, step_generator
+from medadapt.pretrain.mixing import CorpusMixer
+from medadapt.pretrain.mlm_head import SparseMLM, pad_vocabulary
+from medadapt.pretrain.model import load_mlm_model, load_tokenizer
+from medadapt.pretrain.perplexity import masked_loss_sums
+from medadapt.progress import console, make_progress
+
+
+class ResumeRefused(MedadaptError):
+    """`--resume` found a checkpoint of a different run."""
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor
+    labels: torch.Tensor
+    attention_mask: torch.Tensor | None
+    real_tokens: int
+
+
+@dataclass
+class RunState:
+    step: int = 0
+    tokens_seen: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _StopRequest:
+    """Turns Ctrl-C / SIGTERM into "finish this step, checkpoint, exit" instead of losing the work."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Outside the main thread (e.g. called from a worker) signals cannot be caught: keep the defaults.
+            with contextlib.suppress(ValueError):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+        console.print("[yellow]stop requested: finishing this step and writing a checkpoint…[/]")
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _precision(setting: str) -> str:
+    if setting == "fp32":
+        return "no"
+    if setting == "auto":
+        if torch.cuda.is_available():
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "no"
+    return setting
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """No weight decay on biases and LayerNorm weights (BERT recipe)."""
+    decay, no_decay = [], []
+    seen: set[int] = set()
+    for name, param in model.named_parameters():
+        if not param.requires_grad or id(param) in seen:
+            continue
+        seen.add(id(param))
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+class Pretrainer:
+    """Holds the pieces of one run; `run()` executes it. Construct through `pretrain()`."""
+
+    def __init__(self, config: PretrainConfig, *, resume: bool, force: bool, show_progress: bool):
+        self.config = config
+        self.out_dir = Path(config.out_dir)
+        self.resume = resume
+        self.force = force
+        self.show_progress = show_progress
+        train = config.training
+        self.accelerator = Accelerator(
+            # Without an accelerator, `cpu=True` is what lets Accelerate run several gloo processes (torchrun).
+            cpu=not torch.cuda.is_available(),
+            mixed_precision=_precision(train.precision),
+            dynamo_backend="inductor" if train.compile else "no",
+        )
+        set_seed(train.seed)
+        self.names = config.corpus_names()
+        self.corpora: list[PackedCorpus] = [open_packed_corpus(Path(c.path)) for c in config.corpora]
+        self._check_corpora_agree()
+        tokenizer_source = config.model.tokenizer or (
+            config.model.name_or_path if config.model.from_config is None else self.corpora[0].tokenizer_path
+        )
+        self.tokenizer = load_tokenizer(tokenizer_source)
+        vocab_hash = tokenizer_vocab_hash(self.tokenizer)
+        if vocab_hash != self.corpora[0].vocab_hash:
+            raise ConfigError(
+                f"the corpus {config.corpora[0].path} was tokenized with a different vocabulary than tokenizer "
+                f"{tokenizer_source!r}; rebuild the corpus with this tokenizer (medadapt corpus build --tokenizer)"
+            )
+        model = load_mlm_model(config.model, self.tokenizer)
+        pad_vocabulary(model, config.model.pad_vocab_multiple)
+        self.model = model
+        self.vocab_limit = len(self.tokenizer)
+        self.masker = BlockMasker(self.tokenizer, MaskingSpec(**config.masking.model_dump()))
+        wrapper = SparseMLM(model, sparse=train.sparse_head, vocab_limit=self.vocab_limit)
+        optimizer = torch.optim.AdamW(
+            _param_groups(model, train.weight_decay),
+            lr=train.learning_rate,
+            betas=train.adam_betas,
+            eps=train.adam_eps,
+        )
+        self.scheduler = get_scheduler(
+            train.schedule if train.schedule != "constant" else "constant_with_warmup",
+            optimizer,
+            num_warmup_steps=int(train.warmup_ratio * train.max_steps),
+            num_training_steps=train.max_steps,
+        )
+        self.wrapper, self.optimizer = self.accelerator.prepare(wrapper, optimizer)
+        self.mixer = CorpusMixer(
+            sizes=[len(c.train) for c in self.corpora],
+            weights=[c.weight for c in config.corpora],
+            seed=train.seed,
+        )
+        self.world = self.accelerator.num_processes
+        self.rank = self.accelerator.process_index
+        self.fingerprint = run_fingerprint(
+            config,
+            tokenizer_hash=vocab_hash,
+            corpus_hashes=[c.manifest_hash for c in self.corpora],
+            world_size=self.world,
+        )
+        self.state = RunState()
+
+    # ------------------------------------------------------------------ set-up helpers
+    def _check_corpora_agree(self) -> None:
+        first = self.corpora[0]
+        for source, corpus in zip(self.config.corpora[1:], self.corpora[1:], strict=True):
+            if corpus.vocab_hash != first.vocab_hash:
+                raise ConfigError(f"corpus {source.path} was built with another tokenizer than {first.path}")
+            if corpus.block_size != first.block_size:
+                raise ConfigError(
+                    f"corpus {source.path} has block size {corpus.block_size}, {first.path} has {first.block_size}"
+                )
+
+    def _log(self, record: dict[str, Any]) -> None:
+        self.state.history.append(record)
+        if self.accelerator.is_main_process:
+            with open(self.out_dir / "log.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def _try_resume(self) -> None:
+        root = self.out_dir / "checkpoints"
+        path = latest_valid_checkpoint(root, warn=lambda m: console.print(f"[yellow]{m}[/]"))
+        if path is None:
+            console.print(f"[yellow]--resume: no usable checkpoint under {root}; starting from step 0[/]")
+            return
+        state = json.loads((path / "state.json").read_text())
+        changes = fingerprint_changes(state["fingerprint"], self.fingerprint)
+        if changes and not self.force:
+            raise ResumeRefused(
+                f"refusing to resume from {path}: the run changed —\n  "
+                + "\n  ".join(changes)
+                + "\nUse --force to resume anyway."
+            )
+        if changes:
+            console.print("[yellow]--force: resuming despite changes: " + "; ".join(changes) + "[/]")
+        loaded = load_checkpoint(
+            path,
+            model=self.accelerator.unwrap_model(self.wrapper).model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            scaler=self.accelerator.scaler,
+            process_index=self.rank,
+        )
+        self.mixer.load_state_dict(loaded.state["mixer"])
+        self.state.step = int(loaded.state["step"])
+        self.state.tokens_seen = int(loaded.state["tokens_seen"])
+        self._truncate_log(self.state.step)
+        if changes:
+            self._log({"step": self.state.step, "event": "forced_resume", "changes": changes})
+        console.print(f"resumed from {path} at step {self.state.step}")
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines written after the checkpoint by the interrupted run, so the log reads as one run."""
+        log = self.out_dir / "log.jsonl"
+        if not log.exists():
+            return
+        kept = []
+        for line in log.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by the kill
+            if record.get("step", 0) <= step:
+                kept.append(record)
+        self.state.history = kept
+        if self.accelerator.is_main_process:
+            log.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+
+    # ------------------------------------------------------------------ batches
+    def _global_micro_batch(self, micro: int) -> Batch:
+        """Mask the whole global micro-batch identically on every process, then keep this process's rows."""
+        per_device = self.config.training.per_device_batch_size
+        picks = self.mixer.take(per_device * self.world)
+        ids_np, starts_np, lengths_np = _fetch(self.corpora, picks)
+        ids = torch.from_numpy(ids_np).long()
+        lengths = torch.from_numpy(lengths_np).long()
+        generator = step_generator(self.config.training.seed, self.state.step, micro)
+        masked, labels, attention = self.masker(ids, torch.from_numpy(starts_np), lengths, generator)
+        rows = slice(self.rank * per_device, (self.rank + 1) * per_device)
+        attention = None if attention is None else attention[rows]
+        return Batch(masked[rows], labels[rows], attention, int(lengths.sum()))
+
+    # ------------------------------------------------------------------ train / eval
+    def _train_step(self) -> tuple[float, int]:
+        accum = self.config.training.gradient_accumulation
+        batches = [self._global_micro_batch(m) for m in range(accum)]
+        # The loss is normalised by the masked-token count of the whole global step (all processes, all
+        # micro-batches); DDP averages gradients over processes, hence the factor `world` below.
+        n_masked_local = torch.tensor(float(sum(int((b.labels != -100).sum()) for b in batches)))
+        n_masked_all = self.accelerator.reduce(n_masked_local.to(self.accelerator.device), "sum")
+        total = max(float(n_masked_all.item()), 1.0)
+        loss_total = torch.zeros((), device=self.accelerator.device)
+        device = self.accelerator.device
+        for i, batch in enumerate(batches):
+            context = self.accelerator.no_sync(self.wrapper) if i < accum - 1 else _nullcontext()
+            with context, self.accelerator.autocast():
+                loss_sum, _ = self.wrapper(
+                    batch.input_ids.to(device),
+                    None if batch.attention_mask is None else batch.attention_mask.to(device),
+                    batch.labels.to(device),
+                )
+                loss = loss_sum / total * self.world
+            self.accelerator.backward(loss)
+            loss_total += loss_sum.detach()
+        if self.config.training.max_grad_norm:
+            self.accelerator.clip_grad_norm_(self.wrapper.parameters(), self.config.training.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss_all = self.accelerator.reduce(loss_total, "sum")
+        tokens = sum(b.real_tokens for b in batches)
+        return float(loss_all.item()) / total, tokens
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        """MLM loss and perplexity on each corpus's validation split separately, with masks fixed across steps."""
+        # The unwrapped module: DDP would broadcast buffers on every forward, and processes may see different
+        # numbers of validation batches.
+        wrapper = self.accelerator.unwrap_model(self.wrapper)
+        wrapper.eval()
+        results: dict[str, dict[str, float]] = {}
+        for index, (name, corpus) in enumerate(zip(self.names, self.corpora, strict=True)):
+            n = min(len(corpus.validation), self.config.eval.max_blocks)
+            loss_sum, count = masked_loss_sums(
+                wrapper,
+                corpus.validation,
+                self.masker,
+                max_blocks=n,
+                batch_size=self.config.eval.batch_size,
+                seed=self.config.training.seed + 1,
+                key=index,
+                device=self.accelerator.device,
+                rank=self.rank,
+                world=self.world,
+                autocast=self.accelerator.autocast,
+            )
+            loss_sum = self.accelerator.reduce(loss_sum, "sum")
+            count = self.accelerator.reduce(count, "sum")
+            if count.item() > 0:
+                loss = float(loss_sum.item() / count.item())
+                results[name] = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "blocks": n}
+        wrapper.train()
+        return results
+
+    def _checkpoint(self) -> None:
+        save_checkpoint(
+            self.out_dir / "checkpoints",
+            self.state.step,
+            model=self.accelerator.unwrap_model(self.wrapper).model,
+            optimizer=self.optimizer,
+            scheduler=self.scheduler,
+            scaler=self.accelerator.scaler,
+            state={
+                "mixer": self.mixer.state_dict(),
+                "tokens_seen": self.state.tokens_seen,
+                "fingerprint": self.fingerprint,
+            },
+            keep_last=self.config.checkpoint.keep_last,
+            is_main_process=self.accelerator.is_main_process,
+            process_index=self.rank,
+            wait_for_everyone=self.accelerator.wait_for_everyone,
+        )
+
+    def run(self) -> Path:
+        cfg = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.resume:
+            self._try_resume()
+        elif (self.out_dir / "checkpoints").exists() and any((self.out_dir / "checkpoints").iterdir()):
+            raise ConfigError(
+                f"{self.out_dir} already holds checkpoints of a run; pass --resume to continue it, "
+                "or choose another --out"
+            )
+        elif self.accelerator.is_main_process:
+            (self.out_dir / "log.jsonl").write_text("")
+        if self.accelerator.is_main_process:
+            write_resolved_config(
+                self.out_dir,
+                cfg,
+                [Path(c.path) / "manifest.json" for c in cfg.corpora],
+            )
+        train = cfg.training
+        self._log(
+            {
+                "step": self.state.step,
+                "event": "resume" if self.state.step else "start",
+                "world_size": self.world,
+                "device": str(self.accelerator.device),
+                "precision": self.accelerator.mixed_precision,
+                "corpora": {n: len(c.train) for n, c in zip(self.names, self.corpora, strict=True)},
+            }
+        )
+        self.wrapper.train()
+        loss_col = TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s")
+        # tokens/s counts training time only (evaluation and checkpoint writing are excluded)
+        window_tokens, window_time = 0, 0.0
+        with (
+            _StopRequest() as stop,
+            make_progress(loss_col, disable=not (self.show_progress and self.accelerator.is_main_process)) as bar,
+        ):
+            task = bar.add_task("pre-training", total=train.max_steps, completed=self.state.step, loss=0.0, tps=0.0)
+            while self.state.step < train.max_steps:
+                started = time.perf_counter()
+                loss, tokens = self._train_step()
+                window_time += time.perf_counter() - started
+                self.state.step += 1
+                self.state.tokens_seen += tokens
+                window_tokens += tokens
+                step = self.state.step
+                if step % train.log_every == 0 or step == train.max_steps:
+                    tps = window_tokens / max(window_time, 1e-9)
+                    self._log(
+                        {
+                            "step": step,
+                            "loss": loss,
+                            "lr": self.scheduler.get_last_lr()[0],
+                            "tokens_per_s": tps,
+                            "tokens_seen": self.state.tokens_seen,
+                            "mix": dict(zip(self.names, self.mixer.realised_proportions(), strict=True)),
+                            "epochs": dict(zip(self.names, self.mixer.epochs(), strict=True)),
+                        }
+                    )
+                    window_tokens, window_time = 0, 0.0
+                    bar.update(task, loss=loss, tps=tps)
+                bar.update(task, completed=step)
+                if step % cfg.eval.every == 0 or step == train.max_steps:
+                    self._log({"step": step, "eval": self.evaluate()})
+                if step % cfg.checkpoint.every == 0 or step == train.max_steps or stop.requested:
+                    self._checkpoint()
+                if stop.requested:
+                    console.print(f"stopped at step {step}; resume with --resume")
+                    return self.out_dir
+        return self._finish()
+
+    def _finish(self) -> Path:
+        final = self.out_dir / "model"
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            model = self.accelerator.unwrap_model(self.wrapper).model
+            model.save_pretrained(final, safe_serialization=True)
+            self.tokenizer.save_pretrained(final)
+            from medadapt.pretrain.plots import plot_loss_curve
+
+            plot_loss_curve(self.state.history, self.out_dir / "loss_curve.png")
+            console.print(f"model written to {final}")
+        self.accelerator.wait_for_everyone()
+        return final
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _fetch(corpora: list[PackedCorpus], picks: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:
+    """Gather blocks from several corpora in the order the mixer chose them."""
+    ids, starts, lengths = [], [], []
+    for corpus_index, block in picks:
+        a, b, c = corpora[corpus_index].train.fetch(np.asarray([block]))
+        ids.append(a)
+        starts.append(b)
+        lengths.append(c)
+    return np.concatenate(ids), np.concatenate(starts), np.concatenate(lengths)
+
+
+def pretrain(config: PretrainConfig, *, resume: bool = False, force: bool = False, show_progress: bool = True) -> Path:
+    """Run continued pre-training; returns the output folder (the model is in `<out>/model`)."""
+    return Pretrainer(config, resume=resume, force=force, show_progress=show_progress).run()

@@ -1,0 +1,53 @@
+"""Load the encoder to adapt: a hub id or local folder, or a fresh model from a config (tests, the demo).
+
+Loading stays the real `from_pretrained` path so a hospital's local mBERT/XLM-R copy works; offline failures are
+turned into a `ModelLoadError` that says what to do instead of a hub traceback.
+"""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from medadapt.errors import ModelLoadError
+from medadapt.pretrain.config import ModelSection
+
+
+def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot load tokenizer {name_or_path!r}: {exc}. Give a local folder, or run where the "
+            "Hugging Face hub is reachable (HF_HUB_OFFLINE=1 forbids downloads)."
+        ) from exc
+    if not tokenizer.is_fast:
+        raise ModelLoadError(f"tokenizer {name_or_path!r} is not a fast tokenizer; medadapt needs offsets/word ids")
+    if tokenizer.mask_token_id is None:
+        raise ModelLoadError(f"tokenizer {name_or_path!r} has no mask token, so it cannot be used for MLM")
+    return tokenizer
+
+
+def load_mlm_model(section: ModelSection, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """The `*ForMaskedLM` model, with its vocabulary checked against the tokenizer."""
+    attn = {"attn_implementation": section.attn_implementation} if section.attn_implementation else {}
+    if section.from_config is not None:
+        settings = dict(section.from_config)
+        model_type = settings.pop("model_type", "bert")
+        settings.setdefault("vocab_size", len(tokenizer))
+        settings.setdefault("pad_token_id", tokenizer.pad_token_id)
+        config = AutoConfig.for_model(model_type, **settings)
+        return AutoModelForMaskedLM.from_config(config, **attn)
+    try:
+        model = AutoModelForMaskedLM.from_pretrained(section.name_or_path, **attn)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot load model {section.name_or_path!r}: {exc}. Give a local save_pretrained folder, or run "
+            "where the hub is reachable; `model.from_config` starts a small model from scratch."
+        ) from exc
+    rows = model.get_input_embeddings().weight.shape[0]
+    if rows < len(tokenizer):
+        raise ModelLoadError(
+            f"model {section.name_or_path!r} has {rows} embedding rows but the tokenizer has {len(tokenizer)} "
+            "tokens; extend the model's vocabulary (`medadapt vocab extend`) or use its own tokenizer"
+        )
+    return model
