@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from medadapt.demo import generate_demo_data
 from medadapt.demo.lexicon import LANGS, load_lexicon
+from tests.demo_data import generated
 
 SPLITS = ("train", "dev", "test")
 _CEDILLA_TO_COMMA = str.maketrans("şţŞŢ", "șțȘȚ")
 _TOKEN = re.compile(r"[\w/'-]+")
-
-
-def generated(seed: int = 0) -> Path:
-    """The small data set for `seed`, generated once per test process and shared by the test_demo_* modules
-    through a per-process temp folder (removed at exit)."""
-    root = Path(tempfile.gettempdir()) / f"medadapt-demo-tests-{os.getpid()}"
-    out = root / f"seed{seed}"
-    if not (out / "manifest.json").is_file():
-        shutil.rmtree(out, ignore_errors=True)
-        atexit.register(shutil.rmtree, root, True)
-        generate_demo_data(out, seed=seed, size="small", show_progress=False)
-    return out
 
 
 @pytest.fixture(scope="module")

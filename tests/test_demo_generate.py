@@ -6,12 +6,8 @@ the same helper and finds the same folder).
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,21 +15,10 @@ import pytest
 from medadapt.demo import generate_demo_data
 from medadapt.demo.lexicon import LANGS
 from medadapt.errors import InputError
+from tests.demo_data import generated
 
 SPLITS = ("train", "dev", "test")
 DOMAINS = ("clinical", "biomedical", "general")
-
-
-def generated(seed: int = 0) -> Path:
-    """The small data set for `seed`, generated once per test process and shared by the test_demo_* modules
-    through a per-process temp folder (removed at exit)."""
-    root = Path(tempfile.gettempdir()) / f"medadapt-demo-tests-{os.getpid()}"
-    out = root / f"seed{seed}"
-    if not (out / "manifest.json").is_file():
-        shutil.rmtree(out, ignore_errors=True)
-        atexit.register(shutil.rmtree, root, True)
-        generate_demo_data(out, seed=seed, size="small", show_progress=False)
-    return out
 
 
 def _digests(root: Path) -> dict[str, str]:

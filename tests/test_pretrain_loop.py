@@ -215,3 +215,46 @@ def test_tokenizer_that_did_not_build_the_corpus_is_refused(corpora, tmp_path: P
     data["model"]["tokenizer"] = str(other)
     with pytest.raises(ConfigError, match="different vocabulary"):
         pretrain(PretrainConfig.model_validate(data), show_progress=False)
+
+
+@pytest.mark.parametrize(
+    "family",
+    [
+        {"model_type": "xlm-roberta", "max_position_embeddings": 80, "type_vocab_size": 1},
+        {
+            "model_type": "distilbert",
+            "dim": 32,
+            "n_layers": 2,
+            "n_heads": 2,
+            "hidden_dim": 64,
+            "max_position_embeddings": 64,
+        },
+    ],
+    ids=lambda f: f["model_type"],
+)
+def test_other_encoder_families_train_and_save(corpora, tmp_path: Path, family: dict) -> None:
+    data = _config(corpora, tmp_path / "run", max_steps=4)
+    if family["model_type"] == "xlm-roberta":
+        data["model"]["from_config"] = TINY_MODEL | family
+    else:
+        data["model"]["from_config"] = family
+    final = pretrain(PretrainConfig.model_validate(data), show_progress=False)
+    model = AutoModelForMaskedLM.from_pretrained(final)
+    assert model.config.model_type == family["model_type"]
+
+
+def test_ctrl_c_writes_a_checkpoint_and_exits_cleanly(corpora, tmp_path: Path) -> None:
+    config = _write_yaml(tmp_path / "run.yaml", _config(corpora, tmp_path / "run", max_steps=100000, log_every=1))
+    proc = subprocess.Popen(_cli(["pretrain", str(config), "--no-progress"]), env=_env(), stderr=subprocess.PIPE)
+    log = tmp_path / "run" / "log.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    last = max(_losses(tmp_path / "run"))
+    assert (tmp_path / "run" / "checkpoints" / f"checkpoint-{last}").is_dir()
+    assert b"resume with --resume" in err

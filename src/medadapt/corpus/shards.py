@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from medadapt.config import file_sha256
 from medadapt.errors import InputError
 
 FORMAT_VERSION = 1
@@ -42,20 +43,12 @@ def vocab_hash(vocab: dict[str, int]) -> str:
     return digest.hexdigest()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _save(path: Path, array: np.ndarray) -> str:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
         np.save(handle, array)
     os.replace(tmp, path)
-    return _sha256(path)
+    return file_sha256(path)
 
 
 class ShardWriter:
@@ -198,7 +191,7 @@ class Corpus:
             path = self.path / name
             if not path.is_file():
                 raise InputError(path, "shard file listed in manifest.json is missing")
-            if self._verify and _sha256(path) != entry["sha256"][name]:
+            if self._verify and file_sha256(path) != entry["sha256"][name]:
                 raise InputError(path, "sha256 differs from manifest.json (file changed or truncated)")
             try:
                 arrays[kind] = np.load(path, mmap_mode="r")

@@ -14,7 +14,6 @@ match (truncated, corrupted, partial copy) is reported and the previous checkpoi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import shutil
@@ -26,16 +25,10 @@ from typing import Any
 import torch
 from safetensors.torch import load_model, save_model
 
+from medadapt.config import file_sha256
+
 PREFIX = "checkpoint-"
 TMP_PREFIX = ".tmp-checkpoint-"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -90,7 +83,7 @@ def save_checkpoint(
         (tmp / "state.json").write_text(json.dumps(full_state, indent=1))
     wait_for_everyone()
     if is_main_process:
-        checksums = {p.name: _sha256(p) for p in sorted(tmp.iterdir())}
+        checksums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
         (tmp / "checksums.json").write_text(json.dumps(checksums, indent=1))
         if final.exists():
             shutil.rmtree(final)
@@ -122,7 +115,7 @@ def verify_checkpoint(path: Path) -> str | None:
         file = path / name
         if not file.is_file():
             return f"{name} is missing"
-        if _sha256(file) != digest:
+        if file_sha256(file) != digest:
             return f"{name} does not match its checksum (corrupted or truncated)"
     return None
 

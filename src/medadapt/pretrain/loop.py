@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DistributedType, set_seed
 from rich.progress import TextColumn
 from transformers import get_scheduler
 
@@ -122,6 +122,13 @@ class Pretrainer:
             mixed_precision=_precision(train.precision),
             dynamo_backend="inductor" if train.compile else "no",
         )
+        if self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+            # Checkpoints here hold full (unsharded) model and optimizer state; sharded state needs
+            # torch.distributed.checkpoint, which is not wired in yet. A BERT-base encoder fits one GPU: use DDP.
+            raise ConfigError(
+                f"{self.accelerator.distributed_type.value} is not supported by `medadapt pretrain` yet; "
+                "launch with DDP (`accelerate launch --multi_gpu ...`)"
+            )
         set_seed(train.seed)
         self.names = config.corpus_names()
         self.corpora: list[PackedCorpus] = [open_packed_corpus(Path(c.path)) for c in config.corpora]
