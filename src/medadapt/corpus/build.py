@@ -128,11 +128,14 @@ def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True) -> di
     """Build the packed MLM corpus described by `config`; returns the statistics also written to stats.json."""
     cfg = config
     inputs, tokenizer_name, out = _require(cfg)
+    # Cheap checks first: a typo in an input path or hook must not wait for a tokenizer download attempt.
+    input_files = expand_inputs(inputs, extensions=set(FORMAT_EXTENSIONS.get(cfg.format, FORMAT_EXTENSIONS["auto"])))
+    for source in cfg.exclude:
+        expand_inputs([source])
+    hook = load_hook(cfg.deid) if cfg.deid else None
     tokenizer = load_tokenizer(tokenizer_name)
     ids = special_ids(tokenizer)
-    hook = load_hook(cfg.deid) if cfg.deid else None
     lang_filter = LanguageFilter(cfg.languages, cfg.language_min_confidence) if cfg.languages else None
-    input_files = expand_inputs(inputs, extensions=set(FORMAT_EXTENSIONS.get(cfg.format, FORMAT_EXTENSIONS["auto"])))
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale(out)
 

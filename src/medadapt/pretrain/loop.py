@@ -106,6 +106,19 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str,
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def _adamw(groups: list[dict[str, Any]], train: Any) -> torch.optim.Optimizer:
+    """AdamW, fused when configured: on CPU the default per-tensor loop costs ~0.5 s/step on a 117M-parameter
+    encoder (mostly the 96M-parameter word embeddings), the fused kernel ~0.1 s (measured, one core). The Hugging
+    Face Trainer uses the fused kernel by default (`optim="adamw_torch_fused"` with torch >= 2.8)."""
+    kwargs: dict[str, Any] = {"lr": train.learning_rate, "betas": train.adam_betas, "eps": train.adam_eps}
+    if train.fused_adamw:
+        try:  # the device check happens here; parameters are on the CPU, and CUDA supports the kernel too
+            return torch.optim.AdamW(groups, fused=True, **kwargs)
+        except (RuntimeError, ValueError):  # e.g. non-float parameters: fall back to the default implementation
+            pass
+    return torch.optim.AdamW(groups, **kwargs)
+
+
 class Pretrainer:
     """Holds the pieces of one run; `run()` executes it. Construct through `pretrain()`."""
 
@@ -149,12 +162,7 @@ class Pretrainer:
         self.vocab_limit = len(self.tokenizer)
         self.masker = BlockMasker(self.tokenizer, MaskingSpec(**config.masking.model_dump()))
         wrapper = SparseMLM(model, sparse=train.sparse_head, vocab_limit=self.vocab_limit)
-        optimizer = torch.optim.AdamW(
-            _param_groups(model, train.weight_decay),
-            lr=train.learning_rate,
-            betas=train.adam_betas,
-            eps=train.adam_eps,
-        )
+        optimizer = _adamw(_param_groups(model, train.weight_decay), train)
         self.scheduler = get_scheduler(
             train.schedule if train.schedule != "constant" else "constant_with_warmup",
             optimizer,
@@ -367,6 +375,8 @@ class Pretrainer:
                 "corpora": {n: len(c.train) for n, c in zip(self.names, self.corpora, strict=True)},
             }
         )
+        if self.state.step == 0:  # the starting point: how well the model knows each domain before training
+            self._log({"step": 0, "eval": self.evaluate()})
         self.wrapper.train()
         loss_col = TextColumn("loss {task.fields[loss]:.4f}  {task.fields[tps]:,.0f} tok/s")
         # tokens/s counts training time only (evaluation and checkpoint writing are excluded)
