@@ -19,6 +19,7 @@ from rich.markup import escape
 from medadapt import __version__
 from medadapt.commands import corpus as corpus_commands
 from medadapt.commands import demo as demo_commands
+from medadapt.commands import evaluate as evaluate_commands
 from medadapt.commands import pretrain as pretrain_commands
 from medadapt.commands import vocab as vocab_commands
 from medadapt.errors import MedadaptError
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(corpus_commands.app, name="corpus")
 app.add_typer(corpus_commands.tokenizer_app, name="tokenizer")
 app.add_typer(vocab_commands.app, name="vocab")
+app.add_typer(evaluate_commands.app, name="evaluate")
 demo_commands.register(app)
 pretrain_commands.register(app)
 

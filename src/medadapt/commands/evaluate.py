@@ -1,0 +1,124 @@
+"""`medadapt evaluate ner`: score predicted entities against gold, files in any format `read_documents` reads.
+
+Documents are paired by id (BRAT: file name; JSONL: the id field). CoNLL ids come from the file name, so two
+different CoNLL files never share ids: `--pair-by order` pairs documents in reading order instead (the text
+check still catches a misalignment). The metrics are imported inside the command so `medadapt --help` stays
+instant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medadapt.documents import Document
+from medadapt.errors import ConfigError, InputError
+
+app = typer.Typer(help="Evaluate predictions against gold annotations.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    auto = "auto"
+    brat = "brat"
+    conll = "conll"
+    jsonl = "jsonl"
+
+
+class PairBy(StrEnum):
+    id = "id"
+    order = "order"
+
+
+def load_label_map(path: Path) -> dict[str, str | None]:
+    """A YAML mapping `original: evaluated` (null drops the type); labels not listed are kept as they are."""
+    from medadapt.config import read_yaml
+
+    data = read_yaml(path)
+    for key, value in data.items():
+        if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+            raise ConfigError(
+                f"{path}: label map entry {key!r}: {value!r} must map a label to a label or null "
+                "(quote labels YAML reads as booleans or numbers, e.g. 'NO')"
+            )
+    return data
+
+
+def _parse_labels(labels: str | None) -> set[str] | None:
+    if labels is None:
+        return None
+    parsed = {label.strip() for label in labels.split(",") if label.strip()}
+    if not parsed:
+        raise ConfigError("--labels is empty; give comma-separated types, e.g. --labels DISO,PROC")
+    return parsed
+
+
+def _in_gold_order(gold: list[Document], pred: Iterable[Document], pred_path: Path) -> Iterator[Document]:
+    """Give the n-th predicted document the n-th gold document's id."""
+    count = 0
+    for count, doc in enumerate(pred, 1):
+        if count > len(gold):
+            raise InputError(pred_path, f"more predicted documents than the {len(gold)} gold documents")
+        doc.id = gold[count - 1].id
+        yield doc
+    if count < len(gold):
+        raise InputError(pred_path, f"{count} predicted documents but {len(gold)} gold documents")
+
+
+@app.command("ner")
+def ner(
+    gold: Annotated[Path, typer.Option("--gold", help="Gold annotations: file, folder or glob.")],
+    pred: Annotated[Path, typer.Option("--pred", help="Predictions over the same texts: file, folder or glob.")],
+    fmt: Annotated[Format, typer.Option("--format", help="Input format of both sides (auto: per file).")] = Format.auto,
+    labels: Annotated[
+        str | None, typer.Option("--labels", help="Only these comma-separated types (after --label-map).")
+    ] = None,
+    label_map: Annotated[
+        Path | None, typer.Option("--label-map", help="YAML mapping old: new (null drops a type), both sides.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the metrics as JSON here.")] = None,
+    allow_missing: Annotated[
+        bool, typer.Option("--allow-missing", help="Score gold documents without prediction as predicting nothing.")
+    ] = False,
+    pair_by: Annotated[
+        PairBy, typer.Option("--pair-by", help="Pair documents by id, or by reading order (CoNLL files).")
+    ] = PairBy.id,
+) -> None:
+    """Entity P/R/F1 per type, strict (exact span and type) and lenient (overlap, same type), micro and macro."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from medadapt.io import read_documents
+    from medadapt.metrics import evaluate_entities
+
+    mapping = load_label_map(label_map) if label_map is not None else None
+    wanted = _parse_labels(labels)
+    gold_docs = list(read_documents(gold, fmt.value))
+    pred_docs: Iterable[Document] = read_documents(pred, fmt.value)
+    if pair_by is PairBy.order:
+        pred_docs = _in_gold_order(gold_docs, pred_docs, pred)
+    report = evaluate_entities(
+        gold_docs,
+        pred_docs,
+        labels=wanted,
+        label_map=mapping,
+        allow_missing=allow_missing,
+        names=(str(gold), str(pred)),
+    )
+    console = Console()
+    if not console.is_terminal:  # logs and pipes: do not squeeze the table into rich's default 80 columns
+        console = Console(width=max(console.width, 120))
+    console.print(report.table(title=f"{pred} vs {gold} ({report.documents} documents)"))
+    if report.missing_labels:
+        absent = escape(", ".join(report.missing_labels))
+        console.print(f"[yellow]warning:[/] labels found in neither gold nor predictions: {absent}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        inputs = {"gold": str(gold), "pred": str(pred), "format": fmt.value, "pair_by": pair_by.value}
+        payload = {"inputs": inputs | {"label_map": mapping, "labels": sorted(wanted) if wanted else None}}
+        out.write_text(json.dumps(payload | report.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"metrics written to {out}")
