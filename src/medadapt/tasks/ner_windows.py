@@ -1,0 +1,138 @@
+"""Whole-document tokenization, labelling units and the sliding-window plan, shared by encoder and decoder.
+
+A document is tokenized ONCE, without special tokens and without truncation; windows are then slices of that
+one token sequence with the tokenizer's own special tokens put around them. Compared with the tokenizer's
+`return_overflowing_tokens`, this gives every token one document-level index, so the decoder can merge the
+windows' predictions token by token and nothing depends on how a tokenizer implements overflow.
+
+A *unit* is what one tag is predicted for: a word (the tokenizer's pre-tokenizer word, tagged on its first
+subword) when `label_all_subwords=False`, else every token. Encoder and decoder build units with the same
+function from the same offsets, which is what makes encode → decode an exact round trip.
+
+Window starts: the next window nominally starts `stride` tokens before the previous one ends; the start is moved
+back (never forward, so the overlap is at least `stride`) to a sentence start when asked, else to a word start, so
+a window does not open in the middle of a word — but never so far back that a window advances by less than half
+its fresh part.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from transformers import PreTrainedTokenizerBase
+
+_SENTENCE_START = re.compile(r"(?:\n|[.!?…]\s)\s*(?=\S)")
+
+
+@dataclass
+class Tokenized:
+    """One document's content tokens (no specials) and the tokenizer's special-token template."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]  # character offsets, whitespace trimmed; (a, a) for tokens without characters
+    word_ids: list[int | None]
+    prefix: list[int]  # special ids before the content, e.g. [CLS]
+    suffix: list[int]  # special ids after it, e.g. [SEP]
+
+
+def special_template(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer adds around one sequence, found by encoding a probe with and without them.
+
+    Transformers 5 dropped `build_inputs_with_special_tokens`; probing works for any tokenizer whose single-
+    sequence template is prefix + text + suffix (BERT, RoBERTa/XLM-R, DeBERTa).
+    """
+    bare = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for i in range(len(full) - len(bare) + 1):
+        if full[i : i + len(bare)] == bare:
+            return list(full[:i]), list(full[i + len(bare) :])
+    raise ValueError(f"cannot find the special-token template of {type(tokenizer).__name__}: {full} vs {bare}")
+
+
+def tokenize(text: str, tokenizer: PreTrainedTokenizerBase) -> Tokenized:
+    """Tokenize a whole document (fast tokenizer required: offsets and word ids come from it)."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise TypeError(f"{type(tokenizer).__name__} is not a fast tokenizer; offsets need one (use_fast=True)")
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
+    offsets = []
+    for a, b in enc["offset_mapping"]:
+        while a < b and text[a].isspace():  # byte-level / metaspace tokenizers may include the space
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        offsets.append((a, b))
+    prefix, suffix = special_template(tokenizer)
+    return Tokenized(list(enc["input_ids"]), offsets, list(enc.word_ids()), prefix, suffix)
+
+
+@dataclass
+class Units:
+    """Labelling units in text order: the token that carries the unit's tag and the unit's character range."""
+
+    token: list[int]
+    start: list[int]
+    end: list[int]
+
+    def __len__(self) -> int:
+        return len(self.token)
+
+
+def build_units(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None], by_word: bool) -> Units:
+    """Group tokens into units (see module doc); tokens without characters never carry a tag."""
+    units = Units([], [], [])
+    previous: int | None = None
+    for i, ((a, b), word) in enumerate(zip(offsets, word_ids, strict=True)):
+        if a == b:
+            continue
+        if by_word and word is not None and word == previous and units.token:
+            units.end[-1] = max(units.end[-1], b)
+            continue
+        previous = word
+        units.token.append(i)
+        units.start.append(a)
+        units.end.append(b)
+    return units
+
+
+def sentence_start_tokens(text: str, offsets: Sequence[tuple[int, int]]) -> list[int]:
+    """Indices of the first token of each sentence (line starts and after . ! ? … followed by whitespace)."""
+    starts = [a for a, _ in offsets]
+    chars = [m.end() for m in _SENTENCE_START.finditer(text)]
+    return sorted({bisect.bisect_left(starts, c) for c in chars} - {0, len(offsets)})
+
+
+def plan_windows(
+    n_tokens: int,
+    capacity: int,
+    stride: int,
+    word_starts: Sequence[bool] | None = None,
+    sentence_starts: Sequence[int] | None = None,
+) -> list[tuple[int, int]]:
+    """Token ranges [start, end) of the windows over `n_tokens` content tokens, `capacity` tokens each at most."""
+    if capacity < 1:
+        raise ValueError("max_length leaves no room for content tokens after the special tokens")
+    if not 0 <= stride < capacity:
+        raise ValueError(f"stride must be in [0, {capacity}) for this max_length (got {stride})")
+    windows: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(start + capacity, n_tokens)
+        windows.append((start, end))
+        if end >= n_tokens:
+            return windows
+        nominal = end - stride
+        lowest = start + max(1, (capacity - stride) // 2)
+        nxt = nominal
+        if sentence_starts:
+            k = bisect.bisect_right(sentence_starts, nominal) - 1
+            if k >= 0 and sentence_starts[k] >= lowest:
+                nxt = sentence_starts[k]
+        if nxt == nominal and word_starts is not None:
+            while nxt > lowest and not word_starts[nxt]:
+                nxt -= 1
+            if not word_starts[nxt]:
+                nxt = nominal
+        start = nxt
