@@ -1,0 +1,65 @@
+"""`medadapt finetune ner CONFIG.yaml`: fine-tune an encoder on a NER corpus (one run per seed).
+
+Heavy imports (torch, transformers) happen inside the command so `medadapt --help` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medadapt.errors import ConfigError
+
+app = typer.Typer(help="Fine-tune an encoder on a clinical task.", no_args_is_help=True)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Parse `1,2,3` into [1, 2, 3], with an error that says what was wrong."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"--seeds {text!r}: give comma-separated integers, e.g. --seeds 1,2,3") from exc
+    if not seeds:
+        raise ConfigError("--seeds is empty; give comma-separated integers, e.g. --seeds 1,2,3")
+    return seeds
+
+
+@app.command("ner")
+def ner(
+    config: Annotated[Path, typer.Argument(help="NER fine-tuning YAML (see configs/ner/).")],
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set training.epochs=5")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
+) -> None:
+    """Train a token-classification head (and the encoder) on BRAT/CoNLL/JSONL entities; score dev and test.
+
+    Writes the best model (by dev strict micro-F1), predictions, metrics.json and the resolved config; with
+    several seeds one folder per seed plus summary.json (mean ± sd). Several GPUs:
+    `accelerate launch -m medadapt.cli finetune ner CONFIG.yaml`.
+    """
+    import json
+
+    from medadapt.config import load_config
+    from medadapt.progress import console
+    from medadapt.tasks.ner import finetune_ner
+    from medadapt.tasks.ner_config import NerConfig
+
+    extra = list(overrides or [])
+    if out is not None:
+        extra.append(f"out_dir={out}")
+    if seeds is not None:
+        extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
+    cfg = load_config(NerConfig, config, extra)
+    result = finetune_ner(cfg, show_progress=not no_progress)
+    for split in ("dev", "test"):
+        if split in result and "f1" in result[split]:
+            console.print(f"{split} strict micro-F1: {result[split]['f1']:.4f}")
+        elif split in result:
+            f1 = result[split]["strict_micro_f1"]
+            console.print(f"{split} strict micro-F1: {f1['mean']:.4f} ± {f1['sd']:.4f} over {len(f1['values'])} seeds")
+    console.print(f"outputs in {cfg.out_dir}")

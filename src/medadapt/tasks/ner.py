@@ -1,0 +1,216 @@
+"""NER fine-tuning recipe, top to bottom: data → label map → windows → model → `training.train` → test → outputs.
+
+The task side of the one training loop: this module supplies the token-classification head, the collate function,
+the class-weighted loss and `evaluate_fn` (predict dev windows → `decode_documents` → `evaluate_entities`, strict
+micro-F1 as the selection metric); `medadapt.training` knows nothing of entities.
+
+Outputs of one run (`out_dir`, or `out_dir/seed-<n>` per seed with `summary.json` above them):
+    best-model/           save_pretrained safetensors + tokenizer; config.id2label is the label map
+    log.jsonl             per epoch: step, loss, lr, dev metrics
+    data_report.json      label mapping, span policy and encoding counts per split
+    predictions/test/     BRAT (for BRAT input) or predictions.jsonl (JSONL/CoNLL input)
+    metrics.json          dev (best epoch) and test scores: strict + lenient, micro/macro, per type
+    resolved_config.yaml  the config as run, package version, git commit, input file hashes
+
+Gold for scoring is the annotation after label mapping — not the span-policy-resolved copy the model trains on —
+so nested or discontinuous entities the encoder cannot represent count as misses; `test_resolved` in
+metrics.json scores against the resolved copy, to show how much the policy costs.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+from medadapt.config import write_resolved_config
+from medadapt.documents import Document
+from medadapt.errors import ModelLoadError
+from medadapt.io import expand_inputs, write_documents
+from medadapt.metrics import evaluate_entities
+from medadapt.progress import console
+from medadapt.tasks.ner_config import NerConfig
+from medadapt.tasks.ner_data import (
+    DataReport,
+    class_weights,
+    encode_split,
+    input_format,
+    load_split,
+    make_collate,
+    predict,
+)
+from medadapt.tasks.ner_decoding import decode_documents
+from medadapt.tasks.ner_encoding import IGNORE, Window
+from medadapt.tasks.ner_labels import LabelMap
+from medadapt.training import process_state, train
+
+OFFLINE_ADVICE = (
+    "Give a local save_pretrained folder (model + tokenizer), or run where the Hugging Face hub is reachable "
+    "(HF_HUB_OFFLINE=1 forbids downloads)."
+)
+
+
+def load_tokenizer(name: str) -> Any:
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load the tokenizer of {name!r}: {exc}. {OFFLINE_ADVICE}") from exc
+    if not tokenizer.is_fast:
+        raise ModelLoadError(f"tokenizer {name!r} is not a fast tokenizer; NER needs character offsets")
+    return tokenizer
+
+
+def load_model(name: str, label_map: LabelMap) -> torch.nn.Module:
+    """Encoder + a fresh token-classification head whose config carries the label map."""
+    try:
+        return AutoModelForTokenClassification.from_pretrained(
+            name, num_labels=label_map.num_labels, id2label=label_map.id2label, label2id=label_map.label2id
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load model {name!r}: {exc}. {OFFLINE_ADVICE}") from exc
+
+
+def predict_documents(
+    model: torch.nn.Module, docs: list[Document], windows: list[Window], label_map: LabelMap, pad_id: int, batch: int
+) -> list[Document]:
+    """Predicted documents (original text, predicted spans); reader meta such as BRAT relations is not carried."""
+    scores = predict(model, windows, pad_id, batch)
+    bare = [replace(d, spans=[], meta={}) for d in docs]
+    return decode_documents(bare, windows, scores, label_map)
+
+
+def _scores(gold: list[Document], pred: list[Document]) -> dict[str, Any]:
+    report = evaluate_entities(gold, pred)
+    return report.to_dict() | {"f1": report.strict.micro.f1}
+
+
+def _write_predictions(docs: list[Document], fmt: str, target: Path) -> Path:
+    if fmt == "brat":
+        write_documents(docs, target, "brat")
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    write_documents(docs, target / "predictions.jsonl", "jsonl")
+    return target / "predictions.jsonl"
+
+
+def _known_labels_only(docs: list[Document], label_map: LabelMap, counts: dict[str, Any]) -> list[Document]:
+    """Drop (and count) dev/test spans of types absent from train: the model has no tag for them."""
+    unknown: dict[str, int] = {}
+    for span in (s for d in docs for s in d.spans if s.label not in label_map.types):
+        unknown[span.label] = unknown.get(span.label, 0) + 1
+    counts["types_not_in_train"] = unknown
+    return [replace(d, spans=[s for s in d.spans if s.label in label_map.types]) for d in docs]
+
+
+def _input_files(config: NerConfig) -> list[Path]:
+    paths = [p for p in (config.data.train, config.data.dev, config.data.test) if p]
+    return expand_inputs(paths)
+
+
+def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
+    """One fine-tuning run with `seed`; returns the contents of its metrics.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = process_state()  # under `accelerate launch` every process runs this; only the main one writes files
+    tokenizer = load_tokenizer(config.model)
+    data_report = DataReport()
+    _, train_docs = load_split(config, "train", data_report)
+    label_map = LabelMap.from_documents(train_docs, config.encoding.scheme)
+    splits: dict[str, tuple[list[Document], list[Document], list[Window]]] = {}
+    for split in ("dev", "test"):
+        if getattr(config.data, split):
+            gold, docs = load_split(config, split, data_report)
+            docs = _known_labels_only(docs, label_map, data_report.splits[split])
+            splits[split] = (gold, docs, encode_split(docs, tokenizer, label_map, config, split, data_report))
+    train_windows = encode_split(train_docs, tokenizer, label_map, config, "train", data_report)
+    if state.is_main_process:
+        (out_dir / "data_report.json").write_text(json.dumps(data_report.splits, indent=1, ensure_ascii=False))
+        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), _input_files(config))
+    torch.manual_seed(seed)  # the head's initialisation depends on the seed too
+    model = load_model(config.model, label_map)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    batch = config.training.eval_batch_size
+
+    epochs_seen = [0]
+
+    def evaluate_fn(m: torch.nn.Module) -> dict[str, Any]:
+        if "dev" not in splits:  # no dev set: a rising pseudo-score, so the last epoch's model is kept
+            epochs_seen[0] += 1
+            return {"f1": float(epochs_seen[0]), "no_dev": True}
+        gold, docs, windows = splits["dev"]
+        return _scores(gold, predict_documents(m, docs, windows, label_map, pad_id, batch))
+
+    loss_fn = None
+    if config.training.class_weighting == "inverse_sqrt_frequency":
+        weights = class_weights(train_windows, label_map.num_labels)
+
+        def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+            flat = logits.reshape(-1, logits.shape[-1])
+            w = weights.to(flat.device)
+            return torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=w, ignore_index=IGNORE)
+
+    result = train(
+        model,
+        [w.features() for w in train_windows],
+        make_collate(pad_id),
+        evaluate_fn,
+        config.training,
+        out_dir,
+        seed=seed,
+        loss_fn=loss_fn,
+        tokenizer=tokenizer,
+        show_progress=show_progress,
+    )
+    best = AutoModelForTokenClassification.from_pretrained(result.best_dir).to(state.device)
+    metrics: dict[str, Any] = {
+        "seed": seed,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "interrupted": result.interrupted,
+        "labels": list(label_map.labels),
+    }
+    if "dev" in splits:
+        metrics["dev"] = next(r["dev"] for r in result.history if r.get("epoch") == result.best_epoch and "dev" in r)
+    if "test" in splits:
+        gold, docs, windows = splits["test"]
+        predicted = predict_documents(best, docs, windows, label_map, pad_id, batch)
+        metrics["test"] = _scores(gold, predicted)
+        metrics["test_resolved"] = _scores(docs, predicted)
+        target = out_dir / "predictions" / "test"
+        if state.is_main_process:
+            metrics["predictions"] = str(_write_predictions(predicted, input_format(config), target))
+    if state.is_main_process:
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False))
+    return metrics
+
+
+def summarize(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Mean ± sample sd of strict micro-F1 over seeds, for dev (best epoch) and test."""
+    summary: dict[str, Any] = {"seeds": list(per_seed)}
+    for split in ("dev", "test"):
+        values = [m[split]["f1"] for m in per_seed.values() if split in m]
+        if values:
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            summary[split] = {"strict_micro_f1": {"mean": statistics.fmean(values), "sd": sd, "values": values}}
+    return summary
+
+
+def finetune_ner(config: NerConfig, *, show_progress: bool = True) -> dict[str, Any]:
+    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json."""
+    seeds = config.seed_list()
+    out = Path(config.out_dir)
+    if len(seeds) == 1:
+        return run_seed(config, seeds[0], out, show_progress=show_progress)
+    per_seed = {}
+    for seed in seeds:
+        console.print(f"NER fine-tuning, seed {seed} ({len(per_seed) + 1}/{len(seeds)})")
+        per_seed[seed] = run_seed(config, seed, out / f"seed-{seed}", show_progress=show_progress)
+    summary = summarize(per_seed)
+    if process_state().is_main_process:
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
