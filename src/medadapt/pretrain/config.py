@@ -55,6 +55,11 @@ class TrainingSection(StrictModel):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     compile: bool = False
     sparse_head: bool = Field(True, description="Compute the output projection at masked positions only.")
+    fused_adamw: bool = Field(
+        True,
+        description="torch's fused AdamW kernel (same update, one kernel over all parameters; CPU and CUDA). "
+        "False = torch's default implementation (a per-tensor loop on CPU, foreach on CUDA).",
+    )
     seed: int = 0
     log_every: int = Field(10, ge=1)
 
