@@ -18,11 +18,9 @@ the same early-stopping decision without communication.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import shutil
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +35,8 @@ from rich.progress import TextColumn
 from transformers import get_scheduler
 
 from medadapt.config import StrictModel
-from medadapt.progress import console, make_progress
+from medadapt.interrupt import StopRequest
+from medadapt.progress import make_progress
 
 POOL = 50  # batches per length-sorting pool
 
@@ -70,30 +69,6 @@ class TrainResult:
     stopped_early: bool = False
     interrupted: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-class _StopRequest:
-    """Ctrl-C / SIGTERM → finish the current step, keep the best model, stop; a second Ctrl-C stops at once."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopRequest:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(ValueError):  # not the main thread: keep the default handlers
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        console.print("[yellow]stop requested: finishing this step; the best model so far is kept[/]")
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def length_grouped_batches(
@@ -180,7 +155,10 @@ def train(
 
     loss_col = TextColumn("loss {task.fields[loss]:.4f}  dev {task.fields[dev]}")
     bar_off = not (show_progress and main)
-    with _StopRequest() as stop, make_progress(loss_col, disable=bar_off) as bar:
+    with (
+        StopRequest("finishing this step; the best model so far is kept") as stop,
+        make_progress(loss_col, disable=bar_off) as bar,
+    ):
         task = bar.add_task("fine-tuning", total=total, loss=0.0, dev="-")
         for epoch in range(1, settings.epochs + 1):
             wrapped.train()

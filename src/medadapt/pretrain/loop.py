@@ -10,10 +10,8 @@ precision. The remaining state (weights, AdamW moments, schedule, dropout RNG) i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from transformers import get_scheduler
 
 from medadapt.config import write_resolved_config
 from medadapt.errors import ConfigError, MedadaptError
+from medadapt.interrupt import StopRequest
 from medadapt.pretrain.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from medadapt.pretrain.config import PretrainConfig
 from medadapt.pretrain.data import PackedCorpus, open_packed_corpus, tokenizer_vocab_hash
@@ -57,31 +56,6 @@ class RunState:
     step: int = 0
     tokens_seen: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-class _StopRequest:
-    """Turns Ctrl-C / SIGTERM into "finish this step, checkpoint, exit" instead of losing the work."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopRequest:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            # Outside the main thread (e.g. called from a worker) signals cannot be caught: keep the defaults.
-            with contextlib.suppress(ValueError):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:  # second Ctrl-C: stop now
-            raise KeyboardInterrupt
-        self.requested = True
-        console.print("[yellow]stop requested: finishing this step and writing a checkpoint…[/]")
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def _precision(setting: str) -> str:
@@ -382,7 +356,7 @@ class Pretrainer:
         # tokens/s counts training time only (evaluation and checkpoint writing are excluded)
         window_tokens, window_time = 0, 0.0
         with (
-            _StopRequest() as stop,
+            StopRequest("finishing this step and writing a checkpoint…") as stop,
             make_progress(loss_col, disable=not (self.show_progress and self.accelerator.is_main_process)) as bar,
         ):
             task = bar.add_task("pre-training", total=train.max_steps, completed=self.state.step, loss=0.0, tps=0.0)
