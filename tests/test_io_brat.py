@@ -155,3 +155,22 @@ def test_pharmaconer_empty_ann_files_are_documents_without_spans(shared_data: Pa
     assert len(docs) == 250
     assert sum(len(d.spans) for d in docs) == 1_926
     assert sum(1 for d in docs if not d.spans) == 27
+
+
+def test_mismatched_offsets_are_repaired_nearby_when_asked(tmp_path: Path) -> None:
+    """CRLF text annotated with LF offsets: each later span is off by the number of earlier line breaks."""
+    text = "Dolor torácico.\r\nInicia metformina 850 mg.\r\nSin fiebre.\r\n"
+    (tmp_path / "d.txt").write_bytes(text.encode())
+    lf = text.replace("\r\n", "\n")
+    spans = [("DRUG", "metformina"), ("SYMPTOM", "fiebre")]
+    ann = "".join(f"T{i}\t{label} {lf.index(s)} {lf.index(s) + len(s)}\t{s}\n" for i, (label, s) in enumerate(spans, 1))
+    (tmp_path / "d.ann").write_text(ann)
+    with pytest.raises(InputError, match=r"d\.ann, line 1.*metformina"):
+        list(read_documents([tmp_path], "brat"))
+    (doc,) = read_documents([tmp_path], "brat", brat_repair=5)
+    assert [doc.span_text(s) for s in doc.spans] == ["metformina", "fiebre"]
+    assert [r["id"] for r in doc.meta["brat_repairs"]] == ["T1", "T2"]
+    assert doc.meta["brat_repairs"][1]["to"][0] - doc.meta["brat_repairs"][1]["from"][0] == 2
+    # a window too small to reach the text still fails, naming the line
+    with pytest.raises(InputError, match=r"line 2"):
+        list(read_documents([tmp_path], "brat", brat_repair=1))

@@ -26,8 +26,27 @@ def _short(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
-def parse_text_bound(line: str, text: str, ann_path: Path, number: int) -> Span:
-    """One `T` line -> Span, checked against `text`; any problem raises `BadInput` naming the .ann line."""
+def _nearest_occurrence(text: str, mention: str, start: int, window: int) -> int | None:
+    """Start of the occurrence of `mention` closest to `start` within ±window characters (ties: earlier)."""
+    lo, hi = max(0, start - window), min(len(text), start + window + len(mention))
+    best: int | None = None
+    at = text.find(mention, lo, hi)
+    while at != -1:
+        if best is None or abs(at - start) < abs(best - start):
+            best = at
+        at = text.find(mention, at + 1, hi)
+    return best
+
+
+def parse_text_bound(
+    line: str, text: str, ann_path: Path, number: int, *, repair: int = 0, repairs: list[dict] | None = None
+) -> Span:
+    """One `T` line -> Span, checked against `text`; any problem raises `BadInput` naming the .ann line.
+
+    With `repair=N`, a span whose text is not at its offsets (CRLF vs LF, a stripped BOM, byte offsets) is moved
+    to the nearest occurrence of its text within N characters; each move is appended to `repairs`. Only
+    contiguous spans are repaired: a discontinuous one has no single string to search for.
+    """
     parts = line.split("\t", 2)
     if len(parts) != 3:
         raise BadInput(
@@ -52,6 +71,13 @@ def parse_text_bound(line: str, text: str, ann_path: Path, number: int) -> Span:
             line=number,
         )
     found = " ".join(text[a:b] for a, b in fragments)
+    if found != mention and repair > 0 and len(fragments) == 1 and mention:
+        moved = _nearest_occurrence(text, mention, fragments[0][0], repair)
+        if moved is not None:
+            new = (moved, moved + len(mention))
+            if repairs is not None:
+                repairs.append({"id": tid, "line": number, "from": list(fragments[0]), "to": list(new)})
+            fragments, found = (new,), mention
     if found != mention:
         raise BadInput(
             ann_path,
@@ -64,7 +90,7 @@ def parse_text_bound(line: str, text: str, ann_path: Path, number: int) -> Span:
     return Span(start, end, label, fragments if len(fragments) > 1 else (), tid)
 
 
-def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | None = None) -> Document:
+def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | None = None, repair: int = 0) -> Document:
     """Read one text + annotation pair. `ann_path=None` (no .ann beside the text) gives a document without
     spans, marked `meta["brat_ann"] = None` so the missing file stays visible; an empty .ann is a document
     without spans."""
@@ -81,13 +107,14 @@ def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | Non
     if ann_path is None:
         return doc
     other: list[str] = []
+    repairs: list[dict] = []
     seen: set[str] = set()
     for number, raw in enumerate(read_text(ann_path).split("\n"), 1):
         line = raw[:-1] if raw.endswith("\r") else raw
         if not line.strip():
             continue
         if line.startswith("T"):
-            span = parse_text_bound(line, text, ann_path, number)
+            span = parse_text_bound(line, text, ann_path, number, repair=repair, repairs=repairs)
             if span.id in seen:
                 raise BadInput(ann_path, "duplicate BRAT id", f"{span.id} appears twice", line=number)
             seen.add(span.id or "")
@@ -98,6 +125,8 @@ def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | Non
             raise BadInput(ann_path, "malformed BRAT line", f"unknown annotation kind: {_short(line)}", line=number)
     if other:
         doc.meta["brat_other"] = other
+    if repairs:
+        doc.meta["brat_repairs"] = repairs
     return doc
 
 

@@ -61,6 +61,7 @@ def read_documents(
     report: BadInputReport | None = None,
     scheme: str = "auto",
     sentences_as_documents: bool = False,
+    brat_repair: int = 0,
 ) -> Iterator[Document]:
     """Stream documents from files, folders and globs (see module doc); returns a generator.
 
@@ -68,8 +69,10 @@ def read_documents(
     "conll". `one_per_line` makes `.txt` files "lines" (blank lines are separators, not bad input).
     `*_field` name the record fields (JSONL) or columns (CSV/TSV); `lang` is the default language.
     `label_column`: CoNLL label column index (default last), or for CSV/TSV the label column name/index.
-    `scheme`/`sentences_as_documents`: CoNLL options. With `skip_bad`, bad items are recorded in `report` (or
-    logged as warnings when no report is given) and reading continues; without it the first one raises.
+    `scheme`/`sentences_as_documents`: CoNLL options. `brat_repair=N`: a BRAT span whose text is not at its offsets
+    is moved to the nearest occurrence of its text within N characters (recorded in `meta["brat_repairs"]`).
+    With `skip_bad`, bad items are recorded in `report` (or logged as warnings when no report is given) and
+    reading continues; without it the first one raises.
     """
     if fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
@@ -84,6 +87,7 @@ def read_documents(
         "label_column": label_column,
         "scheme": scheme,
         "sentences_as_documents": sentences_as_documents,
+        "brat_repair": brat_repair,
     }
     return _read_all(paths, fmt, on_bad, fields, options)
 
@@ -137,7 +141,9 @@ def _read_file(
     elif fmt == "text" and one_per_line:
         kind = "lines"
     if kind == "brat":
-        yield from _read_brat(path, lang, listed)
+        repair = options["brat_repair"]
+        assert isinstance(repair, int)
+        yield from _read_brat(path, lang, listed, repair)
     elif kind == "text":
         yield read_text_file(path, lang=lang)
     elif kind == "lines":
@@ -165,13 +171,13 @@ def _read_file(
         raise AssertionError(kind)
 
 
-def _read_brat(path: Path, lang: str | None, listed: set[Path]) -> Iterator[Document]:
+def _read_brat(path: Path, lang: str | None, listed: set[Path], repair: int = 0) -> Iterator[Document]:
     """A .txt is read with its .ann; an .ann is skipped when its .txt is read too, an error when alone."""
     if base_suffix(path) == ".ann":
         txt = sibling_txt(path)
         if txt is None:
             raise BadInput(path, "BRAT annotations without text", f"no {path.stem}.txt beside it")
         if txt not in listed:
-            yield read_brat_document(txt, path, lang=lang)
+            yield read_brat_document(txt, path, lang=lang, repair=repair)
         return
-    yield read_brat_document(path, sibling_ann(path), lang=lang)
+    yield read_brat_document(path, sibling_ann(path), lang=lang, repair=repair)
