@@ -26,6 +26,7 @@ class DataSection(StrictModel):
     format: Literal["auto", "brat", "conll", "jsonl"] = "auto"
     label_column: int | None = None  # CoNLL label column (default: the last)
     lang: str | None = None  # default language for documents that do not carry one (text normalisation)
+    brat_repair: int = Field(0, ge=0)  # move BRAT spans whose text is not at their offsets, within N characters
 
 
 class SpanPolicySection(StrictModel):

@@ -68,7 +68,11 @@ def load_split(config: NerConfig, split: str, report: DataReport) -> tuple[list[
     """(mapped gold documents, resolved documents) of one split; the counts go to `report`."""
     path = getattr(config.data, split)
     fmt = config.data.format
-    docs = list(read_documents(path, fmt, lang=config.data.lang, label_column=config.data.label_column))
+    docs = list(
+        read_documents(
+            path, fmt, lang=config.data.lang, label_column=config.data.label_column, brat_repair=config.data.brat_repair
+        )
+    )
     if not docs:
         raise InputError(path, f"the {split} split holds no documents")
     mapping = config.mapping()
