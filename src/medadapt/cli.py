@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from medadapt import __version__
 from medadapt.commands import corpus as corpus_commands
+from medadapt.commands import data as data_commands
 from medadapt.commands import demo as demo_commands
 from medadapt.commands import evaluate as evaluate_commands
 from medadapt.commands import finetune as finetune_commands
@@ -36,6 +37,7 @@ app = typer.Typer(
 app.add_typer(corpus_commands.app, name="corpus")
 app.add_typer(corpus_commands.tokenizer_app, name="tokenizer")
 app.add_typer(vocab_commands.app, name="vocab")
+app.add_typer(data_commands.app, name="data")
 app.add_typer(evaluate_commands.app, name="evaluate")
 app.add_typer(finetune_commands.app, name="finetune")
 demo_commands.register(app)
