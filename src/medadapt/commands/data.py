@@ -7,14 +7,9 @@ from pathlib import Path
 
 import typer
 
+from medadapt.commands.options import NerFormat as Format
+
 app = typer.Typer(help="Prepare task data: deterministic splits.", no_args_is_help=True)
-
-
-class Format(StrEnum):
-    auto = "auto"
-    brat = "brat"
-    conll = "conll"
-    jsonl = "jsonl"
 
 
 class Unit(StrEnum):

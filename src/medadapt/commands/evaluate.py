@@ -16,17 +16,11 @@ from typing import Annotated
 
 import typer
 
+from medadapt.commands.options import NerFormat as Format
 from medadapt.documents import Document
 from medadapt.errors import ConfigError, InputError
 
 app = typer.Typer(help="Evaluate predictions against gold annotations.", no_args_is_help=True)
-
-
-class Format(StrEnum):
-    auto = "auto"
-    brat = "brat"
-    conll = "conll"
-    jsonl = "jsonl"
 
 
 class PairBy(StrEnum):
