@@ -35,6 +35,7 @@ from rich.progress import TextColumn
 from transformers import get_scheduler
 
 from medadapt.config import StrictModel
+from medadapt.errors import ConfigError
 from medadapt.interrupt import StopRequest
 from medadapt.progress import make_progress
 
@@ -57,6 +58,13 @@ class TrainingSection(StrictModel):
     class_weighting: Literal["none", "inverse_sqrt_frequency"] = "none"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     group_by_length: bool = True
+
+    def seed_list(self) -> list[int]:
+        """The seeds to run: `seeds` if given, else the one `seed`."""
+        seeds = self.seeds or [self.seed]
+        if len(set(seeds)) != len(seeds):
+            raise ConfigError(f"training.seeds has duplicates: {seeds}")
+        return seeds
 
 
 @dataclass

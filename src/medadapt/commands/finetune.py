@@ -63,3 +63,44 @@ def ner(
             f1 = result[split]["strict_micro_f1"]
             console.print(f"{split} strict micro-F1: {f1['mean']:.4f} ± {f1['sd']:.4f} over {len(f1['values'])} seeds")
     console.print(f"outputs in {cfg.out_dir}")
+
+
+@app.command("screening")
+def screening(
+    config: Annotated[Path, typer.Argument(help="Screening fine-tuning YAML (see configs/screening/).")],
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set chunking.strategy=head")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
+    seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
+) -> None:
+    """Train a patient-screening classifier on long notes (chunks pooled to notes and patients); score dev and test.
+
+    Picks the best epoch by dev AUPRC, chooses the threshold on dev (default: 95% sensitivity) and stores it with
+    the model; writes metrics with bootstrap CIs, per-patient predictions with the evidence chunks, a reliability
+    plot and the resolved config; several seeds: one folder each plus summary.json.
+    """
+    import json
+
+    from medadapt.config import load_config
+    from medadapt.progress import console
+    from medadapt.tasks.screening import finetune_screening
+    from medadapt.tasks.screening_config import ScreeningConfig
+
+    extra = list(overrides or [])
+    if out is not None:
+        extra.append(f"out_dir={out}")
+    if seeds is not None:
+        extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
+    cfg = load_config(ScreeningConfig, config, extra)
+    result = finetune_screening(cfg, show_progress=not no_progress)
+    if "runs" in result:
+        for name, value in result.get("test", {}).items():
+            if name in ("auroc", "auprc", "sensitivity", "specificity", "f1", "macro_f1", "micro_f1"):
+                console.print(f"test patient {name}: {value['mean']:.4f} ± {value['sd']:.4f} over {value['n']} seeds")
+    elif "test" in result:
+        patient = result["test"]["patient"]
+        shown = [k for k in ("auroc", "auprc", "sensitivity", "specificity", "ppv", "f1", "macro_f1") if k in patient]
+        console.print("test patient " + ", ".join(f"{k} {patient[k]:.4f}" for k in shown))
+    console.print(f"outputs in {cfg.out_dir}")

@@ -38,27 +38,8 @@ from medadapt.corpus.tokenize import BatchEncoder, EncodedBatch
 from medadapt.errors import ConfigError, ModelLoadError
 from medadapt.io import BadInputReport, expand_inputs, read_documents
 from medadapt.io.inputs import FORMAT_EXTENSIONS
+from medadapt.loading import load_tokenizer
 from medadapt.progress import make_progress
-
-
-def load_tokenizer(name_or_path: str) -> Any:
-    """A fast HF tokenizer from a local folder (or the hub cache); ModelLoadError with the fix otherwise."""
-    from transformers import AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-    except Exception as exc:  # OSError offline / missing, ValueError unknown class, ...
-        local = Path(name_or_path).exists()
-        hint = (
-            "the folder exists but holds no loadable tokenizer (tokenizer.json / tokenizer_config.json)"
-            if local
-            else "not a local folder, and it could not be fetched from the Hugging Face hub (offline?); "
-            "download it once with network access or pass a local tokenizer folder"
-        )
-        raise ModelLoadError(f"tokenizer {name_or_path!r}: {hint} ({type(exc).__name__}: {exc})") from exc
-    if not getattr(tokenizer, "is_fast", False) or getattr(tokenizer, "backend_tokenizer", None) is None:
-        raise ModelLoadError(f"tokenizer {name_or_path!r} is not a fast (Rust) tokenizer; word starts need one")
-    return tokenizer
 
 
 def special_ids(tokenizer: Any) -> dict[str, int]:

@@ -218,3 +218,49 @@ def auroc_from_rows(rows: np.ndarray) -> float:
     average_rank = np.cumsum(counts) - (counts - 1) / 2.0  # 1-based mean rank of each tied group
     rank_sum = float(average_rank[inverse][positive].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+
+
+def auprc_from_rows(rows: np.ndarray) -> float:
+    """Average precision from rows `[label, score]`, equal to sklearn's `average_precision_score` (tied scores form
+    one threshold); numpy only, for the same reason as `auroc_from_rows`. nan without positives."""
+    data = np.asarray(rows, dtype=float)
+    order = np.argsort(-data[:, 1], kind="mergesort")
+    y = data[order, 0] == 1
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        return NAN
+    scores = data[order, 1]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    tp = np.cumsum(y)[last_of_tie]
+    fp = np.cumsum(~y)[last_of_tie]
+    recall = tp / n_pos
+    precision = tp / (tp + fp)
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+# numerator and denominator of each at-threshold metric from (tp, fp, tn, fn), in binary_metrics' float order
+_AT_THRESHOLD: dict[str, Callable[[int, int, int, int], tuple[int, int]]] = {
+    "sensitivity": lambda tp, fp, tn, fn: (tp, tp + fn),
+    "specificity": lambda tp, fp, tn, fn: (tn, tn + fp),
+    "ppv": lambda tp, fp, tn, fn: (tp, tp + fp),
+    "npv": lambda tp, fp, tn, fn: (tn, tn + fn),
+    "f1": lambda tp, fp, tn, fn: (2 * tp, (tp + fn) + (tp + fp)),
+}
+
+
+def threshold_metrics_from_rows(threshold: float) -> dict[str, Metric]:
+    """Sensitivity, specificity, PPV, NPV and F1 at a fixed threshold as row metrics over `[label, score]`
+    (flagged when score >= threshold, as in `binary_metrics`); nan where a denominator is 0."""
+
+    def make(ratio: Callable[[int, int, int, int], tuple[int, int]]) -> Metric:
+        def metric(rows: np.ndarray) -> float:
+            data = np.asarray(rows, dtype=float)
+            y, flagged = data[:, 0] == 1, data[:, 1] >= threshold
+            tp, fp = int(np.sum(y & flagged)), int(np.sum(~y & flagged))
+            tn, fn = int(np.sum(~y & ~flagged)), int(np.sum(y & ~flagged))
+            numerator, denominator = ratio(tp, fp, tn, fn)
+            return numerator / denominator if denominator else NAN
+
+        return metric
+
+    return {name: make(ratio) for name, ratio in _AT_THRESHOLD.items()}

@@ -6,25 +6,15 @@ turned into a `ModelLoadError` that says what to do instead of a hub traceback.
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
 from medadapt.errors import ModelLoadError
+from medadapt.loading import load_tokenizer as _load_tokenizer
 from medadapt.pretrain.config import ModelSection
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"cannot load tokenizer {name_or_path!r}: {exc}. Give a local folder, or run where the "
-            "Hugging Face hub is reachable (HF_HUB_OFFLINE=1 forbids downloads)."
-        ) from exc
-    if not tokenizer.is_fast:
-        raise ModelLoadError(f"tokenizer {name_or_path!r} is not a fast tokenizer; medadapt needs offsets/word ids")
-    if tokenizer.mask_token_id is None:
-        raise ModelLoadError(f"tokenizer {name_or_path!r} has no mask token, so it cannot be used for MLM")
-    return tokenizer
+    return _load_tokenizer(name_or_path, require_mask=True)
 
 
 def load_mlm_model(section: ModelSection, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:

@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoModelForTokenClassification
 
 from medadapt.config import write_resolved_config
 from medadapt.documents import Document
 from medadapt.errors import ModelLoadError
 from medadapt.io import expand_inputs, write_documents
+from medadapt.loading import load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.progress import console
 from medadapt.tasks.ner_config import NerConfig
@@ -53,16 +54,6 @@ OFFLINE_ADVICE = (
     "Give a local save_pretrained folder (model + tokenizer), or run where the Hugging Face hub is reachable "
     "(HF_HUB_OFFLINE=1 forbids downloads)."
 )
-
-
-def load_tokenizer(name: str) -> Any:
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot load the tokenizer of {name!r}: {exc}. {OFFLINE_ADVICE}") from exc
-    if not tokenizer.is_fast:
-        raise ModelLoadError(f"tokenizer {name!r} is not a fast tokenizer; NER needs character offsets")
-    return tokenizer
 
 
 def load_model(name: str, label_map: LabelMap) -> torch.nn.Module:

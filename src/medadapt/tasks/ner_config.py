@@ -12,7 +12,6 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from medadapt.config import StrictModel
-from medadapt.errors import ConfigError
 from medadapt.tasks.labels import CT_EBM_SP_TO_UMLS
 from medadapt.training import TrainingSection
 
@@ -67,7 +66,4 @@ class NerConfig(StrictModel):
         return self.label_map
 
     def seed_list(self) -> list[int]:
-        seeds = self.training.seeds or [self.training.seed]
-        if len(set(seeds)) != len(seeds):
-            raise ConfigError(f"training.seeds has duplicates: {seeds}")
-        return seeds
+        return self.training.seed_list()

@@ -1,0 +1,311 @@
+"""Patient-screening recipe, top to bottom: notes → patients → chunks → chunk classifier + pooling → the shared
+training loop (selection on dev AUPRC) → threshold on dev → test metrics, CIs, predictions with evidence.
+
+Outputs of one run (`out_dir`, or `out_dir/seed-<n>` per seed with `summary.json` above them):
+    best-model/           save_pretrained safetensors chunk classifier + tokenizer + screening.json (pooling,
+                          chunking, labels, threshold chosen on dev) [+ screening_pooling.safetensors]
+    log.jsonl             per epoch: loss, lr, dev metrics
+    data_report.json      patients/notes/labels per split, chunk coverage and caps, down-sampling, loss weights
+    metrics.json          dev and test: patient- and note-level metrics, patient-level bootstrap CIs
+    predictions/test/     predictions.jsonl (with evidence chunks), predictions.csv, note_predictions.csv
+    reliability_test.png  patient-level calibration
+    resolved_config.yaml  the config as run, package version, git commit, input file hashes
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification
+
+from medadapt.config import build_config, write_resolved_config
+from medadapt.errors import ConfigError, InputError, ModelLoadError
+from medadapt.io import expand_inputs
+from medadapt.loading import load_tokenizer
+from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
+from medadapt.progress import console
+from medadapt.tasks.screening_chunks import EncodedPatient, encode_patients
+from medadapt.tasks.screening_config import ScreeningConfig
+from medadapt.tasks.screening_data import (
+    LabelSpace,
+    Patient,
+    check_labels,
+    downsample,
+    group_patients,
+    load_splits,
+    read_notes,
+)
+from medadapt.tasks.screening_eval import (
+    choose_thresholds,
+    patient_probabilities,
+    split_report,
+    targets,
+    write_predictions,
+    write_reliability,
+)
+from medadapt.tasks.screening_loss import make_loss
+from medadapt.tasks.screening_model import FORMAT_VERSION, ChunkPoolingClassifier, hf_label_config
+from medadapt.tasks.screening_predict import make_collate, score_split
+from medadapt.training import process_state, train
+
+OFFLINE_ADVICE = "Give a local save_pretrained folder (model + tokenizer); HF_HUB_OFFLINE=1 forbids downloads."
+
+
+def selection_metric(config: ScreeningConfig, space: LabelSpace) -> str:
+    """dev metric that picks the best epoch; AUPRC (the default) exists for binary tasks only."""
+    metric = config.evaluation.selection_metric
+    if space.kind != "binary" and metric == "auprc":
+        return "macro_f1"
+    return metric
+
+
+def model_settings(config: ScreeningConfig, space: LabelSpace) -> dict[str, Any]:
+    """screening.json: everything prediction needs besides the weights."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "unit": config.unit,
+        "labels": space.to_dict(),
+        "chunking": config.chunking.model_dump(),
+        "pooling": config.pooling.model_dump(),
+        "threshold": None,
+        "threshold_objective": config.threshold.model_dump(),
+        "data_fields": config.data.model_dump(
+            include={"format", "text_field", "label_field", "patient_field", "date_field", "id_field", "lang"}
+        ),
+    }
+
+
+def build_model(config: ScreeningConfig, space: LabelSpace) -> ChunkPoolingClassifier:
+    try:
+        encoder = AutoModelForSequenceClassification.from_pretrained(config.model, **hf_label_config(space))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load model {config.model!r}: {exc}. {OFFLINE_ADVICE}") from exc
+    return ChunkPoolingClassifier(encoder, model_settings(config, space))
+
+
+def _dev_metrics(
+    model: ChunkPoolingClassifier, encoded: list[EncodedPatient], space: LabelSpace, config: ScreeningConfig, pad: int
+) -> dict[str, Any]:
+    """Patient-level dev metrics at a threshold chosen on dev itself (model selection only)."""
+    scores = score_split(model, encoded, pad, config.training.eval_batch_size)
+    probabilities = patient_probabilities(scores, space)
+    thresholds = choose_thresholds(targets(encoded, space), probabilities, space, config.threshold)
+    report = split_report(scores, encoded, space, thresholds, config.evaluation, with_ci=False)["patient"]
+    return {k: v for k, v in report.items() if not isinstance(v, dict | list)}
+
+
+def _require_positives(patients: list[Patient], space: LabelSpace, split: str, source: str) -> None:
+    if space.kind == "binary" and not any(p.label == space.positive for p in patients):
+        raise InputError(
+            source,
+            f"the {split} split has no positive patient ({space.positive!r}): no threshold or "
+            "AUPRC can be computed; use a larger dev set or data.split",
+        )
+
+
+def _input_files(config: ScreeningConfig) -> list[Path]:
+    return expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
+
+
+def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
+    """One fine-tuning run with `seed`; returns the contents of its metrics.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = process_state()
+    tokenizer = load_tokenizer(config.model)
+    splits, space, report = load_splits(config)
+    if "dev" not in splits:
+        raise ConfigError("screening needs a dev set for model selection and the threshold: set data.dev or data.split")
+    _require_positives(splits["dev"], space, "dev", str(report["dev"]["source"]))
+    train_patients = splits["train"]
+    if config.imbalance.downsample_ratio is not None:
+        train_patients = downsample(train_patients, space, config.imbalance.downsample_ratio, seed)
+        report["train"]["downsampled_to"] = len(train_patients)
+    encoded: dict[str, list[EncodedPatient]] = {}
+    for split, patients in (("train", train_patients), *((s, splits[s]) for s in ("dev", "test") if s in splits)):
+        encoded[split], chunk_report = encode_patients(patients, tokenizer, config.chunking, space)
+        report[split]["chunking"] = chunk_report.to_dict()
+    loss_fn, loss_info = make_loss(space, config.imbalance, [e.target for e in encoded["train"]])
+    report["loss"] = loss_info
+    report["labels"] = space.to_dict()
+    if state.is_main_process:
+        (out_dir / "data_report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), _input_files(config))
+    torch.manual_seed(seed)  # head and pooling scorers are initialised from the seed
+    model = build_model(config, space)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    metric = selection_metric(config, space)
+    result = train(
+        model,
+        [e.features() for e in encoded["train"]],
+        make_collate(pad, space.kind == "multiclass"),
+        lambda m: _dev_metrics(m, encoded["dev"], space, config, pad),
+        config.training,
+        out_dir,
+        metric=metric,
+        seed=seed,
+        loss_fn=loss_fn,
+        tokenizer=tokenizer,
+        show_progress=show_progress,
+    )
+    best = ChunkPoolingClassifier.from_pretrained(result.best_dir).to(state.device)
+    dev_scores = score_split(best, encoded["dev"], pad, config.training.eval_batch_size)
+    thresholds = choose_thresholds(
+        targets(encoded["dev"], space), patient_probabilities(dev_scores, space), space, config.threshold
+    )
+    best.settings["threshold"] = thresholds
+    if state.is_main_process:  # the operating point travels with the model
+        (result.best_dir / "screening.json").write_text(json.dumps(best.settings, indent=1, ensure_ascii=False))
+    metrics: dict[str, Any] = {
+        "seed": seed,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "interrupted": result.interrupted,
+        "selection_metric": metric,
+        "labels": space.to_dict(),
+        "threshold": thresholds,
+        "dev": split_report(dev_scores, encoded["dev"], space, thresholds, config.evaluation, with_ci=False),
+    }
+    if "test" in encoded:
+        metrics["test"] = evaluate_encoded(best, encoded["test"], space, thresholds, config, out_dir, "test", pad)
+    if state.is_main_process:
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False))
+    return metrics
+
+
+def evaluate_encoded(
+    model: ChunkPoolingClassifier,
+    encoded: list[EncodedPatient],
+    space: LabelSpace,
+    thresholds: list[float] | None,
+    config: ScreeningConfig,
+    out_dir: Path,
+    name: str,
+    pad: int,
+) -> dict[str, Any]:
+    """Score one split; metrics with CIs, predictions and the reliability plot into `out_dir`."""
+    scores = score_split(model, encoded, pad, config.training.eval_batch_size)
+    report = split_report(scores, encoded, space, thresholds, config.evaluation)
+    report["predictions"] = write_predictions(
+        scores, encoded, space, thresholds, config.evaluation, out_dir / "predictions" / name
+    )
+    plot = write_reliability(
+        scores, encoded, space, out_dir / f"reliability_{name}.png", config.evaluation.calibration_bins
+    )
+    if plot:
+        report["reliability_plot"] = plot
+    return report
+
+
+def _prediction_rows(run_dir: Path) -> np.ndarray:
+    """[label, score] per test patient from a run's predictions.csv (binary tasks)."""
+    rows = []
+    with open(run_dir / "predictions" / "test" / "predictions.csv", encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+        positive = header[3][len("score_") :]
+        for line in handle:
+            cells = line.rstrip("\n").split(",")
+            rows.append([float(cells[1] == positive), float(cells[3])])
+    return np.asarray(rows)
+
+
+def summarize(config: ScreeningConfig, per_seed: dict[int, dict[str, Any]], out: Path) -> dict[str, Any]:
+    """Mean ± sd over seeds of the test patient metrics, and bootstrap CIs over patients with seeds pooled."""
+    summary: dict[str, Any] = {"seeds": list(per_seed)}
+    tests = {s: m["test"]["patient"] for s, m in per_seed.items() if "test" in m}
+    if not tests:
+        return summary
+    names = [k for k, v in next(iter(tests.values())).items() if isinstance(v, float | int) and k not in ("n",)]
+    summary["test"] = {
+        k: mean_sd([float(t[k]) for t in tests.values()]) | {"values": [t[k] for t in tests.values()]}
+        for k in names
+        if not any(math.isnan(float(t[k])) for t in tests.values())
+    }
+    first = next(iter(per_seed.values()))
+    if first["labels"]["kind"] == "binary" and config.evaluation.bootstrap_resamples:
+        rows = np.stack([_prediction_rows(out / f"seed-{s}") for s in tests])
+        summary["test_ci_pooled_seeds"] = {
+            name: bootstrap_ci(
+                rows, metric, n_resamples=config.evaluation.bootstrap_resamples, confidence=config.evaluation.confidence
+            )
+            for name, metric in (("auroc", auroc_from_rows), ("auprc", auprc_from_rows))
+        }
+    return summary
+
+
+def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True) -> dict[str, Any]:
+    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json."""
+    seeds = config.seed_list()
+    out = Path(config.out_dir)
+    if len(seeds) == 1:
+        return run_seed(config, seeds[0], out, show_progress=show_progress)
+    per_seed = {}
+    for seed in seeds:
+        console.print(f"screening fine-tuning, seed {seed} ({len(per_seed) + 1}/{len(seeds)})")
+        per_seed[seed] = run_seed(config, seed, out / f"seed-{seed}", show_progress=show_progress)
+    summary = summarize(config, per_seed, out)
+    if process_state().is_main_process:
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
+
+
+def evaluate_screening(
+    model_dir: str | Path,
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    threshold: float | None = None,
+    overrides: dict[str, Any] | None = None,
+    batch_size: int = 32,
+    explain_top_k: int = 3,
+    write_text: bool = False,
+) -> dict[str, Any]:
+    """Score a saved screening model on a labelled file with the model's own chunking, pooling and threshold."""
+    model_dir, out = Path(model_dir), Path(out_dir)
+    model = ChunkPoolingClassifier.from_pretrained(model_dir).to(process_state().device)
+    settings = model.settings
+    space = model.label_space()
+    thresholds = [threshold] if threshold is not None else settings.get("threshold")
+    if space.kind != "multiclass" and not thresholds:
+        raise ConfigError(f"{model_dir}/screening.json has no threshold; pass --threshold")
+    fields = settings["data_fields"] | (overrides or {})
+    config = build_config(
+        ScreeningConfig,
+        {
+            "model": str(model_dir),
+            "data": fields | {"train": str(data)},
+            "unit": settings["unit"],
+            "labels": {
+                "kind": space.kind,
+                "labels": list(space.labels),
+                **({"positive": space.positive} if space.kind == "binary" else {}),
+            },
+            "chunking": settings["chunking"],
+            "pooling": settings["pooling"],
+            "evaluation": {"explain_top_k": explain_top_k, "write_text": write_text},
+            "training": {"eval_batch_size": batch_size},
+        },
+        source=f"{model_dir}/screening.json with --field overrides",
+    )
+    tokenizer = load_tokenizer(str(model_dir))
+    patients, counts = group_patients(read_notes(data, config.data), config)
+    check_labels(patients, space)
+    encoded, chunk_report = encode_patients(patients, tokenizer, config.chunking, space)
+    out.mkdir(parents=True, exist_ok=True)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    report = evaluate_encoded(model, encoded, space, thresholds, config, out, "eval", pad)
+    result = {
+        "model": str(model_dir),
+        "data": str(data),
+        "threshold": thresholds,
+        "data_report": counts,
+        "chunking": chunk_report.to_dict(),
+        "eval": report,
+    }
+    (out / "metrics.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    return result

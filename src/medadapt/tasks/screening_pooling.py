@@ -1,0 +1,59 @@
+"""Segment pooling: many rows (chunks) → one row per segment (note, patient) by max, mean or attention.
+
+Batches hold patients with different numbers of notes and chunks, so pooling works on flat tensors with a
+segment index per row (`scatter_reduce` / `index_add`) rather than padded 3-D tensors: no padding rows can leak
+into a max or a softmax, and one code path serves training batches and whole test sets.
+
+Pooling acts on logits. For mean and attention pooling that is exactly pooling the chunk vectors and then applying
+the (linear) classification head, because the head commutes with weighted averages; for max it is the "any chunk
+shows it" rule of sliding-window screening. Attention weights come from a learned scorer on the chunk's [CLS]
+vector, softmax-normalised within each segment.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def segment_softmax(scores: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
+    """Softmax of `scores` (rows) within each segment; stable (segment max subtracted)."""
+    top = torch.full((n_segments,), -torch.inf, dtype=scores.dtype, device=scores.device)
+    top = top.scatter_reduce(0, segment, scores, reduce="amax", include_self=True)
+    exp = torch.exp(scores - top[segment])
+    total = torch.zeros(n_segments, dtype=scores.dtype, device=scores.device).index_add(0, segment, exp)
+    return exp / total[segment]
+
+
+def segment_pool(
+    values: torch.Tensor,
+    segment: torch.Tensor,
+    n_segments: int,
+    how: str,
+    scores: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pool rows of `values` (shape [rows, k]) into [n_segments, k]; also return each row's weight in its segment.
+
+    Weights: attention → the softmax weights; mean → 1/size; max → the share of the k columns the row supplied the
+    maximum for (1 for the arg-max row of a one-logit task). Every segment must have at least one row.
+    """
+    if values.ndim != 2:
+        raise ValueError(f"values must be 2-D [rows, k], got shape {tuple(values.shape)}")
+    k = values.shape[1]
+    index = segment.unsqueeze(1).expand(-1, k)
+    if how == "max":
+        pooled = torch.full((n_segments, k), -torch.inf, dtype=values.dtype, device=values.device)
+        pooled = pooled.scatter_reduce(0, index, values, reduce="amax", include_self=True)
+        weights = (values == pooled[segment]).to(values.dtype).mean(dim=1)
+        return pooled, weights
+    if how == "mean":
+        ones = torch.ones(len(segment), dtype=values.dtype, device=values.device)
+        size = torch.zeros(n_segments, dtype=values.dtype, device=values.device).index_add(0, segment, ones)
+        pooled = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device).index_add(0, segment, values)
+        return pooled / size.unsqueeze(1), 1.0 / size[segment]
+    if how == "attention":
+        if scores is None:
+            raise ValueError("attention pooling needs a score per row")
+        weights = segment_softmax(scores, segment, n_segments)
+        pooled = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device)
+        return pooled.index_add(0, segment, weights.unsqueeze(1) * values), weights
+    raise ValueError(f"unknown pooling {how!r}; use max, mean or attention")
