@@ -205,3 +205,11 @@ def test_chunk_cap_keeps_newest_notes_and_counts(tmp_path, tokenizer):
     assert report.chunks_dropped == sum(len(f.chunks) - 3 for f in full)
     assert report.notes_dropped == len(full)  # each patient's older note lost all its chunks
     assert all(c.features()["n_notes"] == 1 for c in capped)
+
+
+def test_shipped_screening_configs_validate():
+    from medadapt.config import load_config
+
+    for path in sorted((Path(__file__).parents[1] / "configs" / "screening").glob("*.yaml")):
+        config = load_config(ScreeningConfig, path)
+        assert config.threshold.target_sensitivity == 0.95, path

@@ -23,6 +23,7 @@ from medadapt.commands import demo as demo_commands
 from medadapt.commands import evaluate as evaluate_commands
 from medadapt.commands import finetune as finetune_commands
 from medadapt.commands import pretrain as pretrain_commands
+from medadapt.commands import study as study_commands
 from medadapt.commands import vocab as vocab_commands
 from medadapt.errors import MedadaptError
 from medadapt.progress import console
@@ -40,6 +41,7 @@ app.add_typer(vocab_commands.app, name="vocab")
 app.add_typer(data_commands.app, name="data")
 app.add_typer(evaluate_commands.app, name="evaluate")
 app.add_typer(finetune_commands.app, name="finetune")
+app.add_typer(study_commands.app, name="study")
 demo_commands.register(app)
 pretrain_commands.register(app)
 

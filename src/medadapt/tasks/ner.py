@@ -34,6 +34,7 @@ from medadapt.errors import ModelLoadError
 from medadapt.io import expand_inputs, write_documents
 from medadapt.loading import load_tokenizer
 from medadapt.metrics import evaluate_entities
+from medadapt.metrics.matching import strict_counts
 from medadapt.progress import console
 from medadapt.tasks.ner_config import NerConfig
 from medadapt.tasks.ner_data import (
@@ -205,3 +206,40 @@ def finetune_ner(config: NerConfig, *, show_progress: bool = True) -> dict[str, 
     if process_state().is_main_process:
         (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
+
+
+def evaluate_saved(config: NerConfig, model_dir: str | Path, test: str | Path, out_dir: str | Path) -> dict[str, Any]:
+    """Score a fine-tuned model folder on another test file (zero-shot transfer): the label map comes from the
+    model; `config` supplies how to read and encode the file. Types the model has no tag for are dropped and
+    counted, as in training. Writes metrics.json and predictions into `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = load_tokenizer(str(model_dir))
+    model = AutoModelForTokenClassification.from_pretrained(model_dir).to(process_state().device)
+    label_map = LabelMap.from_id2label(model.config.id2label)
+    config = config.model_copy(update={"data": config.data.model_copy(update={"test": str(test)})})
+    report = DataReport()
+    gold, docs = load_split(config, "test", report)
+    docs = _known_labels_only(docs, label_map, report.splits["test"])
+    windows = encode_split(docs, tokenizer, label_map, config, "test", report)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    predicted = predict_documents(model, docs, windows, label_map, pad_id, config.training.eval_batch_size)
+    metrics = {"model": str(model_dir), "data": str(test), "test": _scores(gold, predicted)}
+    metrics["predictions"] = str(_write_predictions(predicted, input_format(config), out / "predictions"))
+    metrics["data_report"] = report.splits["test"]
+    units = document_rows(gold, predicted)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False))
+    (out / "units.json").write_text(json.dumps(units))
+    return metrics
+
+
+def document_rows(gold: list[Document], predicted: list[Document]) -> dict[str, Any]:
+    """Per test document the strict counts `[tp, fp, fn]` (all types): the units the study's statistics resample.
+    Summed they give exactly the strict micro counts of `evaluate_entities`."""
+    by_id = {d.id: d for d in predicted}
+    ids, rows = [], []
+    for doc in gold:
+        counts = strict_counts(doc.spans, by_id[doc.id].spans).values()
+        ids.append(doc.id)
+        rows.append([sum(c.tp for c in counts), sum(c.fp for c in counts), sum(c.fn for c in counts)])
+    return {"columns": ["tp", "fp", "fn"], "ids": ids, "rows": rows}

@@ -308,4 +308,14 @@ def evaluate_screening(
         "eval": report,
     }
     (out / "metrics.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    if space.kind == "binary":  # the units the study's statistics resample: [label, score] per patient
+        scores = np.loadtxt(
+            out / "predictions" / "eval" / "predictions.csv", delimiter=",", skiprows=1, usecols=3, ndmin=1
+        )
+        units = {
+            "columns": ["label", "score"],
+            "ids": [e.patient.id for e in encoded],
+            "rows": [[float(e.target), float(v)] for e, v in zip(encoded, scores, strict=True)],
+        }
+        (out / "units.json").write_text(json.dumps(units))
     return result

@@ -1,0 +1,53 @@
+"""`medadapt study run STUDY.yaml` and `medadapt study report DIR`: the comparison grid, cached, and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Run a declarative study (models × tasks × languages × seeds) and report it.", no_args_is_help=True
+)
+
+
+@app.command("run")
+def run(
+    study_file: Annotated[Path, typer.Argument(help="Study YAML (see configs/paper/study.yaml).")],
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a study value, e.g. --set seeds=[1]")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Study folder (overrides out_dir).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the jobs and their state; run nothing.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the report at the end.")] = False,
+) -> None:
+    """Pre-train each variant once, fine-tune every (task, model, setting, seed), evaluate on every test language,
+    then write analysis.json and the report. Finished jobs are skipped; broken ones are redone."""
+    from medadapt.progress import console
+    from medadapt.study import load_study, report_study, run_study
+    from medadapt.study.cost import describe
+
+    extra = list(overrides or [])
+    if out is not None:
+        extra.append(f"out_dir={out.resolve()}")
+    study = load_study(study_file, extra)
+    if dry_run:
+        plan = run_study(study, dry_run=True)
+        console.print(describe(study, plan["jobs"]))
+        return
+    counts = run_study(study)
+    console.print(f"{counts['run']} jobs run, {counts['skipped']} already done (of {counts['jobs']})")
+    if not no_report:
+        paths = report_study(study)
+        console.print(f"report: {paths['markdown']} and {paths['html']}")
+
+
+@app.command("report")
+def report(study_dir: Annotated[Path, typer.Argument(help="A study folder written by `study run`.")]) -> None:
+    """(Re)build analysis.json, report.md, report.html and plots from the finished runs of a study folder."""
+    from medadapt.progress import console
+    from medadapt.study import load_study_folder, report_study
+
+    paths = report_study(load_study_folder(study_dir))
+    console.print(f"report: {paths['markdown']} and {paths['html']}")

@@ -1,0 +1,36 @@
+"""The study runner: one declarative file → every pre-training, fine-tuning and evaluation job, cached by content
+hash, then statistics and a report. `plan` lists jobs, `execute` runs them, `analysis` computes the numbers,
+`report` writes Markdown/HTML/PNG."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from medadapt.config import build_config
+from medadapt.errors import InputError
+from medadapt.study.config import StudyConfig, load_study
+from medadapt.study.execute import run_study
+
+
+def load_study_folder(folder: str | Path) -> StudyConfig:
+    """The study a folder was run with (its `study.json`, paths already absolute)."""
+    path = Path(folder) / "study.json"
+    if not path.is_file():
+        raise InputError(path, "not a study folder: no study.json (run `medadapt study run` first)")
+    study = build_config(StudyConfig, json.loads(path.read_text()), source=str(path))
+    study.out_dir = str(Path(folder).resolve())
+    return study
+
+
+def report_study(study: StudyConfig) -> dict[str, Any]:
+    from medadapt.study.analysis import analyse
+    from medadapt.study.report import build_report
+
+    analysis = analyse(study)
+    (Path(study.out_dir) / "analysis.json").write_text(json.dumps(analysis, indent=1, default=float))
+    return build_report(study, analysis)
+
+
+__all__ = ["StudyConfig", "load_study", "load_study_folder", "report_study", "run_study"]

@@ -1,0 +1,211 @@
+"""From finished evaluation jobs to the study's numbers: per cell (task, setting, test language, model) the seed
+mean ± sd and a bootstrap CI over test units; per variant the paired comparison with the base on the same units
+(paired bootstrap and approximate randomisation with seeds pooled, Holm-corrected across all comparisons, effect
+size over seeds); per task the transfer matrix and gaps.
+
+Units are what the task's test set is made of (NER documents with strict [tp, fp, fn], screening patients with
+[label, score]); they are aligned by id across seeds and models, and a mismatch is an error, because a paired test
+on different units would be meaningless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medadapt.errors import InputError
+from medadapt.metrics.stats import (
+    approximate_randomization,
+    auprc_from_rows,
+    auroc_from_rows,
+    bootstrap_ci,
+    f1_from_count_rows,
+    holm,
+    mean_sd,
+    paired_bootstrap,
+    paired_effect_size,
+)
+from medadapt.study.config import StudyConfig
+from medadapt.study.plan import Job, plan
+
+METRICS: dict[str, Callable[[np.ndarray], float]] = {
+    "f1": f1_from_count_rows,
+    "auroc": auroc_from_rows,
+    "auprc": auprc_from_rows,
+}
+
+
+@dataclass
+class Cell:
+    task: str
+    setting: str
+    test_lang: str
+    model: str
+    metric: str
+    seeds: list[int] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    rows: list[np.ndarray] = field(default_factory=list)
+    run_dirs: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.task, self.setting, self.test_lang
+
+    def array(self) -> np.ndarray:
+        return np.stack(self.rows)
+
+    def values(self) -> list[float]:
+        return [METRICS[self.metric](r) for r in self.rows]
+
+
+def _units(job: Job) -> tuple[list[str], np.ndarray]:
+    path = job.folder / "units.json"
+    data = json.loads(path.read_text())
+    order = np.argsort(data["ids"], kind="stable")
+    return [data["ids"][i] for i in order], np.asarray(data["rows"], dtype=float)[order]
+
+
+def collect(study: StudyConfig) -> list[Cell]:
+    """Cells of every finished evaluation, seeds in study order."""
+    cells: dict[tuple[str, str, str, str], Cell] = {}
+    for job in plan(study):
+        if job.kind != "evaluate" or not job.done():
+            continue
+        spec = job.spec
+        task = study.tasks[spec["task"]]
+        metric = task.primary_metric()
+        if metric not in METRICS:
+            raise InputError(job.folder, f"the study statistics support metrics {sorted(METRICS)}, not {metric!r}")
+        key = (spec["task"], spec["setting"], spec["test_lang"], spec["model"])
+        cell = cells.setdefault(key, Cell(*key, metric=metric))
+        ids, rows = _units(job)
+        if cell.ids and ids != cell.ids:
+            raise InputError(job.folder / "units.json", f"test units differ from seed {cell.seeds[0]}'s")
+        cell.ids = ids
+        cell.seeds.append(spec["seed"])
+        cell.rows.append(rows)
+        cell.run_dirs.append(str(job.folder.parent.parent))
+    return list(cells.values())
+
+
+def _common_seeds(a: Cell, b: Cell) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    seeds = [s for s in a.seeds if s in b.seeds]
+    pick = lambda c: np.stack([c.rows[c.seeds.index(s)] for s in seeds])  # noqa: E731
+    return pick(a), pick(b), seeds
+
+
+def analyse(study: StudyConfig, cells: list[Cell] | None = None) -> dict[str, Any]:
+    """Everything the report shows, as JSON-ready data (also written to `<study>/analysis.json`)."""
+    cells = collect(study) if cells is None else cells
+    stats = study.statistics
+    rows_out = []
+    by_key = {(c.key, c.model): c for c in cells}
+    for cell in cells:
+        values = cell.values()
+        ci = bootstrap_ci(
+            cell.array(),
+            METRICS[cell.metric],
+            n_resamples=stats.bootstrap_resamples,
+            confidence=stats.confidence,
+            seed=stats.seed,
+        )
+        rows_out.append(
+            {
+                "task": cell.task,
+                "setting": cell.setting,
+                "test_lang": cell.test_lang,
+                "model": cell.model,
+                "metric": cell.metric,
+                "seeds": cell.seeds,
+                "values": values,
+                **{f"seed_{k}": v for k, v in mean_sd(values).items()},
+                "ci": ci,
+                "units": len(cell.ids),
+                "run_dirs": cell.run_dirs,
+            }
+        )
+    comparisons = []
+    for cell in cells:
+        base = by_key.get((cell.key, study.base))
+        if cell.model == study.base or base is None:
+            continue
+        a, b, seeds = _common_seeds(base, cell)
+        if not seeds:
+            continue
+        metric = METRICS[cell.metric]
+        boot = paired_bootstrap(
+            a, b, metric, n_resamples=stats.bootstrap_resamples, confidence=stats.confidence, seed=stats.seed
+        )
+        ar = approximate_randomization(a, b, metric, n_permutations=stats.permutations, seed=stats.seed)
+        effect = paired_effect_size([metric(r) for r in a], [metric(r) for r in b])
+        comparisons.append(
+            {
+                "task": cell.task,
+                "setting": cell.setting,
+                "test_lang": cell.test_lang,
+                "model": cell.model,
+                "base": study.base,
+                "metric": cell.metric,
+                "seeds": seeds,
+                "difference": boot["difference"],
+                "ci_low": boot["low"],
+                "ci_high": boot["high"],
+                "p_bootstrap": boot["p_value"],
+                "p_ar": ar["p_value"],
+                **effect,
+            }
+        )
+    adjusted = holm([c["p_ar"] for c in comparisons]) if comparisons else []
+    for comparison, p in zip(comparisons, adjusted, strict=True):
+        comparison["p_holm"] = p
+        comparison["significant"] = bool(p < stats.alpha)
+    return {
+        "cells": rows_out,
+        "comparisons": comparisons,
+        "transfer": transfer(study, rows_out),
+        "models": {m: e.model_dump() for m, e in study.models.items()},
+        "base": study.base,
+    }
+
+
+def transfer(study: StudyConfig, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per task and model: mean metric trained on each setting, tested on each language; gap to in-language."""
+    out: dict[str, Any] = {}
+    for task_name, task in study.tasks.items():
+        langs = list(task.languages)
+        per_model: dict[str, Any] = {}
+        for model in study.models:
+            cells = {
+                (r["setting"], r["test_lang"]): r["seed_mean"]
+                for r in rows
+                if r["task"] == task_name and r["model"] == model
+            }
+            if not cells:
+                continue
+            settings = sorted(
+                {s for s, _ in cells}, key=lambda s: (s not in langs, langs.index(s) if s in langs else 0, s)
+            )
+            matrix = {s: {t: cells.get((s, t)) for t in langs} for s in settings}
+            gap = {
+                s: {
+                    t: (matrix[s][t] - cells[(t, t)]) if matrix[s][t] is not None and (t, t) in cells else None
+                    for t in langs
+                    if t != s
+                }
+                for s in settings
+            }
+            per_model[model] = {"matrix": matrix, "gap_vs_in_language": gap}
+        out[task_name] = {"languages": langs, "models": per_model}
+    return out
+
+
+def write_analysis(study: StudyConfig) -> Path:
+    result = analyse(study)
+    target = Path(study.out_dir) / "analysis.json"
+    target.write_text(json.dumps(result, indent=1, default=float))
+    return target

@@ -1,0 +1,145 @@
+"""`StudyConfig`: one YAML declares the whole comparison — models, tasks per language, seeds, transfer, statistics.
+
+Models are either existing folders/hub ids (`path`) or further pre-training runs (`pretrain`: a pretrain config,
+started from another model of the study). Tasks reference an ordinary task config (the same YAML `medadapt finetune`
+takes) as a template; the study fills in model, data and output folder per run, so a study never invents settings a
+single run could not have. Relative paths are relative to the study file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from medadapt.config import StrictModel, build_config, read_yaml
+
+
+class ModelEntry(StrictModel):
+    path: str | None = None  # an existing save_pretrained folder or hub id
+    pretrain: str | None = None  # a pretrain config YAML: this model is further pre-trained ...
+    start_from: str | None = None  # ... from this study model (default: the base)
+    overrides: list[str] = Field(default_factory=list)  # --set style overrides for the pretrain config
+    languages: list[str] = Field(
+        default_factory=list
+    )  # languages of its (further) pre-training text, shown in the transfer analysis
+    label: str | None = None  # display name
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelEntry:
+        if (self.path is None) == (self.pretrain is None):
+            raise ValueError("give exactly one of `path` (an existing model) or `pretrain` (a pretrain config)")
+        return self
+
+
+class LanguageData(StrictModel):
+    train: str
+    dev: str | None = None
+    test: str | None = None
+    settings: dict[str, Any] = Field(
+        default_factory=dict
+    )  # task-config settings for this language only (label_map, format, ...)
+
+
+class TaskEntry(StrictModel):
+    type: Literal["ner", "screening"]
+    config: str | None = None  # template task config YAML (model/data/out_dir are set per run)
+    settings: dict[str, Any] = Field(
+        default_factory=dict
+    )  # nested overrides applied over the template for every run of the task
+    languages: dict[str, LanguageData]
+    metric: str | None = None  # primary metric: ner → strict micro-F1 ("f1"), screening → "auroc"
+
+    def primary_metric(self) -> str:
+        return self.metric or ("f1" if self.type == "ner" else "auroc")
+
+
+class TransferSection(StrictModel):
+    zero_shot: bool = True  # every run is also tested on the other languages of its task
+    joint: bool = False  # one more setting: trained on all languages of the task together
+    few_shot: list[int] = Field(
+        default_factory=list
+    )  # k target-language training units added to each source language's train set
+    few_shot_seed: int = 0  # which k units (hash order, nested: the 10 are among the 50)
+
+
+class StatisticsSection(StrictModel):
+    bootstrap_resamples: int = Field(1000, ge=10)
+    permutations: int = Field(1000, ge=10)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    seed: int = 0
+
+
+class StudyConfig(StrictModel):
+    name: str = "study"
+    base: str  # the model every variant is compared with
+    models: dict[str, ModelEntry]
+    tasks: dict[str, TaskEntry]
+    seeds: list[int] = Field([1, 2, 3], min_length=1)
+    transfer: TransferSection = TransferSection()
+    statistics: StatisticsSection = StatisticsSection()
+    synthetic: bool = False  # the report says so in its first line
+    out_dir: str = "runs/study"
+
+    @model_validator(mode="after")
+    def _references(self) -> StudyConfig:
+        if self.base not in self.models:
+            raise ValueError(f"base {self.base!r} is not one of the models {sorted(self.models)}")
+        for name, entry in self.models.items():
+            start = entry.start_from or self.base
+            if entry.pretrain is not None and (start not in self.models or start == name):
+                raise ValueError(f"model {name!r}: start_from {start!r} must be another model of the study")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds has duplicates: {self.seeds}")
+        return self
+
+    def model_order(self) -> list[str]:
+        """Models in dependency order (a variant after the model it starts from)."""
+        done: list[str] = []
+
+        def visit(name: str, stack: tuple[str, ...]) -> None:
+            if name in done:
+                return
+            if name in stack:
+                raise ValueError(f"models start from each other in a cycle: {' → '.join((*stack, name))}")
+            entry = self.models[name]
+            if entry.pretrain is not None:
+                visit(entry.start_from or self.base, (*stack, name))
+            done.append(name)
+
+        for name in self.models:
+            visit(name, ())
+        return done
+
+
+def _absolute(value: str | None, root: Path, *, file: bool = True) -> str | None:
+    """Relative to the study file. A model `path` that is not a folder there stays as given (a hub id)."""
+    if value is None or Path(value).is_absolute():
+        return value
+    candidate = root / value
+    if file or candidate.exists() or value.startswith("."):
+        return str(candidate.resolve())
+    return value
+
+
+def load_study(path: str | Path, overrides: list[str] | None = None) -> StudyConfig:
+    """Read a study YAML; paths inside it are made absolute relative to the file."""
+    from medadapt.config import apply_overrides
+
+    path = Path(path)
+    root = path.resolve().parent
+    data = apply_overrides(read_yaml(path), overrides or [])
+    study = build_config(StudyConfig, data, source=str(path))
+    for entry in study.models.values():
+        entry.path = _absolute(entry.path, root, file=False)
+        entry.pretrain = _absolute(entry.pretrain, root)
+    for task in study.tasks.values():
+        task.config = _absolute(task.config, root)
+        for lang in task.languages.values():
+            for split in ("train", "dev", "test"):
+                setattr(lang, split, _absolute(getattr(lang, split), root))
+    if not Path(study.out_dir).is_absolute():
+        study.out_dir = str((root / study.out_dir).resolve())
+    return study

@@ -1,0 +1,190 @@
+"""The study runner on a tiny study: 2 models (one further pre-trained by the study) × NER in 2 languages +
+screening in 1 × 2 seeds, zero-shot, joint and few-shot transfer. Cache/resume, statistics plumbing, report."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from medadapt.cli import main
+from medadapt.corpus import CorpusBuildConfig, build_corpus
+from medadapt.documents import Document, Span
+from medadapt.io import write_documents
+from medadapt.metrics.stats import f1_from_count_rows
+from medadapt.study import execute as study_execute
+from medadapt.study import load_study, load_study_folder, report_study, run_study
+from medadapt.study.execute import StudyInterrupted
+from medadapt.study.plan import plan
+from tests.screening_data import write_model, write_task
+
+WORDS = {
+    "es": "el paciente presenta con y sin tras dia refiere control".split(),
+    "ro": "pacientul prezintă cu fără după zi acuză control și".split(),
+}
+DRUGS = ["aspirina", "metformina", "insulina"]
+
+
+def _ner_docs(lang: str, n: int, seed: int) -> list[Document]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        words, spans, pos = [], [], 0
+        for _ in range(10):
+            word = rng.choice(DRUGS) if rng.random() < 0.3 else rng.choice(WORDS[lang])
+            if word in DRUGS:
+                spans.append(Span(pos, pos + len(word), "CHEM"))
+            words.append(word)
+            pos += len(word) + 1
+        docs.append(Document(f"{lang}{seed}-{i}", " ".join(words), lang, spans))
+    return docs
+
+
+@pytest.fixture(scope="module")
+def study_file(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("study")
+    base = write_model(root / "base")
+    ner = {}
+    for lang, seed in (("es", 1), ("ro", 2)):
+        ner[lang] = {}
+        for split, n in (("train", 24), ("dev", 8), ("test", 10)):
+            write_documents(_ner_docs(lang, n, seed * 10 + len(split)), root / "ner" / lang / split, "brat")
+            ner[lang][split] = f"ner/{lang}/{split}"
+    screening = write_task(root / "screening", n_train=24)
+    texts = root / "corpus.jsonl"
+    texts.write_text(
+        "".join(
+            json.dumps({"id": f"c{i}", "text": " ".join(_ner_docs("es", 1, 100 + i)[0].text for _ in range(6))}) + "\n"
+            for i in range(60)
+        )
+    )
+    build_corpus(
+        CorpusBuildConfig(
+            inputs=[str(texts)], tokenizer=base, out=str(root / "corpus"), block_size=32, val_fraction=0.1
+        ),
+        show_progress=False,
+    )
+    pretrain = {
+        "model": {"name_or_path": "set-by-study"},
+        "corpora": [{"path": str(root / "corpus")}],
+        "training": {"per_device_batch_size": 8, "max_steps": 4, "learning_rate": 1e-3},
+        "checkpoint": {"every": 2, "keep_last": 1},
+        "eval": {"every": 4, "max_blocks": 4},
+    }
+    (root / "pretrain.yaml").write_text(yaml.safe_dump(pretrain))
+    quick = {"epochs": 2, "batch_size": 8, "lr": 3e-3}
+    study = {
+        "name": "tiny",
+        "base": "base",
+        "synthetic": True,
+        "models": {"base": {"path": "base"}, "clinical": {"pretrain": "pretrain.yaml", "languages": ["es"]}},
+        "tasks": {
+            "ner": {
+                "type": "ner",
+                "settings": {"encoding": {"max_length": 32, "stride": 8}, "training": quick},
+                "languages": ner,
+            },
+            "screening": {
+                "type": "screening",
+                "settings": {
+                    "chunking": {"max_length": 32, "stride": 4},
+                    "training": quick,
+                    "evaluation": {"bootstrap_resamples": 50},
+                },
+                "languages": {"nl": screening},
+            },
+        },
+        "seeds": [1, 2],
+        "transfer": {"zero_shot": True, "joint": True, "few_shot": [5]},
+        "statistics": {"bootstrap_resamples": 50, "permutations": 50},
+        "out_dir": "out",
+    }
+    path = root / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(study_file):
+    study = load_study(study_file)
+    counts = run_study(study)
+    return study, counts
+
+
+def test_plan_covers_the_grid(study_file):
+    jobs = plan(load_study(study_file))
+    kinds = [j.kind for j in jobs]
+    # NER: settings es, ro, joint, es+5ro, ro+5es; screening: nl — × 2 models × 2 seeds
+    assert kinds.count("pretrain") == 1
+    assert kinds.count("finetune") == (5 + 1) * 2 * 2
+    assert kinds.count("evaluate") == 5 * 2 * 2 * 2 + 1 * 2 * 2  # NER runs tested on es and ro
+    assert len({j.key for j in jobs}) == len(jobs)
+
+
+def test_dry_run_lists_jobs_without_running(study_file, tmp_path):
+    main(["study", "run", str(study_file), "--dry-run", "--out", str(tmp_path / "dry")])
+    assert not (tmp_path / "dry" / "runs").exists()
+
+
+def test_rerun_skips_everything_and_a_broken_run_is_redone(finished):
+    study, counts = finished
+    assert counts["run"] == counts["jobs"]
+    assert run_study(study)["run"] == 0
+    run = Path(study.out_dir) / "runs" / "ner" / "base" / "es" / "seed-1"
+    (run / "done.json").unlink()  # a run that died before finishing
+    again = run_study(study)
+    assert again["run"] == 1 + 2  # the run and its evaluations on es and ro (removed with the broken folder)
+
+
+def test_killed_study_resumes_with_only_missing_runs(finished, monkeypatch):
+    study, _ = finished
+    victims = [Path(study.out_dir) / "runs" / "screening" / m / "nl" / "seed-2" for m in ("base", "clinical")]
+    for folder in victims:
+        (folder / "done.json").unlink()
+    real = study_execute.RUNNERS["finetune"]
+    calls = []
+
+    def dies_on_second(study_, job):
+        calls.append(job.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(study_, job)
+
+    monkeypatch.setitem(study_execute.RUNNERS, "finetune", dies_on_second)
+    with pytest.raises(StudyInterrupted, match="rerun the study"):
+        run_study(study)
+    monkeypatch.setitem(study_execute.RUNNERS, "finetune", real)
+    counts = run_study(study)
+    assert counts["run"] == 2  # the killed run and its evaluation; the first victim finished before the kill
+
+
+def test_units_reproduce_the_reported_metric(finished):
+    study, _ = finished
+    folder = Path(study.out_dir) / "runs" / "ner" / "clinical" / "es+5ro" / "seed-1" / "eval" / "ro"
+    units = json.loads((folder / "units.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert f1_from_count_rows(np.asarray(units["rows"])) == metrics["test"]["strict"]["micro"]["f1"]
+    joint = Path(study.out_dir) / "data" / "ner" / "joint" / "train.jsonl"
+    assert len(joint.read_text().splitlines()) == 48  # both languages' train sets
+    few = Path(study.out_dir) / "data" / "ner" / "es+5ro" / "train.jsonl"
+    assert sum(line.startswith('{"id": "ro:') for line in few.read_text().splitlines()) == 5
+
+
+def test_report_builds_with_tables_plots_and_links(finished):
+    study, _ = finished
+    paths = report_study(load_study_folder(study.out_dir))
+    text = paths["markdown"].read_text()
+    assert "SYNTHETIC DATA" in text and "| **base** |" in text and "| clinical |" in text
+    assert "(runs/ner/base/es)" in text  # numbers link to their run folders
+    analysis = json.loads((Path(study.out_dir) / "analysis.json").read_text())
+    assert {c["model"] for c in analysis["comparisons"]} == {"clinical"}
+    assert all(0 <= c["p_holm"] <= 1 for c in analysis["comparisons"])
+    assert analysis["transfer"]["ner"]["models"]["base"]["matrix"]["es"]["ro"] is not None
+    for name in ("bars_ner.png", "transfer_ner.png", "seed_spread.png", "curves_screening.png"):
+        assert (Path(study.out_dir) / "plots" / name).stat().st_size > 1000
+    html = paths["html"].read_text()
+    assert 'src="data:image/png;base64,' in html and 'src="plots/' not in html
