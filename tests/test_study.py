@@ -188,3 +188,14 @@ def test_report_builds_with_tables_plots_and_links(finished):
         assert (Path(study.out_dir) / "plots" / name).stat().st_size > 1000
     html = paths["html"].read_text()
     assert 'src="data:image/png;base64,' in html and 'src="plots/' not in html
+
+
+def test_shipped_study_files_validate_and_plan():
+    root = Path(__file__).parents[1] / "configs"
+    paper = load_study(root / "paper" / "study.yaml")
+    assert len(paper.models) == 5 and len(paper.seeds) >= 5 and set(paper.tasks) == {"screening-nl", "ner"}
+    assert paper.model_order()[0] == "mbert"
+    transfer = load_study(root / "transfer" / "umls-es-ro.yaml")
+    assert set(transfer.tasks["ner"].languages) == {"es", "ro"}
+    settings = {j.spec["setting"] for j in plan(transfer) if j.kind == "finetune"}
+    assert settings == {"es", "ro", "joint", "es+10ro", "es+50ro", "ro+10es", "ro+50es"}

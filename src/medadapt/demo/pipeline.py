@@ -6,10 +6,11 @@ Steps, each a real medadapt stage with its normal outputs in the demo folder:
 3. build the clinical, biomedical and general MLM corpora, with the task documents excluded (contamination guard);
 4. pre-train the small *general* base model from scratch on the general corpus (it plays mBERT);
 5. further pre-train it on clinical, biomedical and mixed corpora (the study's variants, from the packaged presets);
-6. print validation perplexity of every model on every domain's held-out text.
+6. print validation perplexity of every model on every domain's held-out text;
+7. run the demo study (`medadapt.demo.study`): every model × NER es/ro and screening nl × 3 seeds, zero-shot
+   transfer, statistics and the report (`study/report.html`).
 
-The numbers are computed, never fixed; every output says the data are synthetic. Until the study runner exists
-this is the whole demo; the study (fine-tuning, statistics, report) will extend it.
+The numbers are computed, never fixed; every output says the data are synthetic.
 """
 
 from __future__ import annotations
@@ -63,9 +64,16 @@ def _evaluate_on_all_domains(model_dir: Path, root: Path) -> dict[str, float]:
 
 
 def run_demo(
-    out: Path, *, seed: int = 0, steps_scale: float = 1.0, show_progress: bool = True, force: bool = False
+    out: Path,
+    *,
+    seed: int = 0,
+    steps_scale: float = 1.0,
+    show_progress: bool = True,
+    force: bool = False,
+    study: bool = True,
 ) -> dict[str, Any]:
-    """Run the demo into `out`; returns the perplexity table. Reruns skip finished stages."""
+    """Run the demo into `out`; returns the perplexity table (and the report paths). Reruns skip finished stages
+    and finished study runs."""
     from medadapt.corpus import CorpusBuildConfig, build_corpus, train_tokenizer
     from medadapt.demo import generate_demo_data
     from medadapt.pretrain.loop import pretrain
@@ -73,13 +81,13 @@ def run_demo(
     out = Path(out)
     data = out / "data"
     if force or not (data / "manifest.json").is_file():
-        console.rule("1/5 synthetic demo data")
+        console.rule("1/6 synthetic demo data")
         generate_demo_data(data, seed=seed, size="small", show_progress=show_progress)
     tokenizer = out / "tokenizer"
     if force or not (tokenizer / "tokenizer.json").is_file():
-        console.rule("2/5 tokenizer")
+        console.rule("2/6 tokenizer")
         train_tokenizer([str(data / "corpora" / d) for d in DOMAINS], tokenizer, vocab_size=8000)
-    console.rule("3/5 MLM corpora (task documents excluded)")
+    console.rule("3/6 MLM corpora (task documents excluded)")
     for domain in DOMAINS:
         target = out / "corpora-built" / domain
         if not force and (target / "manifest.json").is_file():
@@ -98,11 +106,11 @@ def run_demo(
         )
         console.print(f"{domain}: {_kept(stats)} documents kept, {_tokens(stats):,} tokens")
     scale = [f"training.max_steps={max(1, math.ceil(_steps(name) * steps_scale))}" for name in ("demo-base",)]
-    console.rule("4/5 general base model (stands in for mBERT)")
+    console.rule("4/6 general base model (stands in for mBERT)")
     base = _resolved_preset("demo-base", out, [*scale, f"training.seed={seed}"])
     if force or not (Path(base.out_dir) / "model" / "config.json").is_file():
         pretrain(base, resume=(Path(base.out_dir) / "checkpoints").exists(), show_progress=show_progress)
-    console.rule("5/5 further pre-training: clinical, biomedical, mixed")
+    console.rule("5/6 further pre-training: clinical, biomedical, mixed")
     models = {"base": Path(base.out_dir) / "model"}
     for variant in VARIANTS:
         steps = max(1, math.ceil(_steps(f"demo-{variant}") * steps_scale))
@@ -113,7 +121,18 @@ def run_demo(
     table = {name: _evaluate_on_all_domains(path, out) for name, path in models.items()}
     (out / "perplexity.json").write_text(json.dumps(table, indent=1))
     _print_table(table)
-    return table
+    if not study:
+        return table
+    console.rule("6/6 the study: fine-tuning × tasks × languages × seeds, statistics, report")
+    from medadapt.demo.study import demo_study
+    from medadapt.study import report_study, run_study
+
+    config = demo_study(out, models)
+    counts = run_study(config)
+    paths = report_study(config)
+    console.print(f"{counts['run']} study jobs run, {counts['skipped']} reused")
+    console.print(f"[bold]report: {paths['html']}[/] (and {paths['markdown']})")
+    return {"perplexity": table, "report": {k: str(v) for k, v in paths.items()}}
 
 
 def _steps(preset: str) -> int:

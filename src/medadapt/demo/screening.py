@@ -44,6 +44,14 @@ LATE_MIN_WORDS = 380
 
 
 @dataclass(frozen=True)
+class RecordShape:
+    """Notes per patient and words per note (inclusive ranges). Late evidence needs notes above LATE_MIN_WORDS."""
+
+    notes: tuple[int, int] = (2, 4)
+    words: tuple[int, int] = (430, 800)
+
+
+@dataclass(frozen=True)
 class Note:
     """One line of a screening JSONL file."""
 
@@ -96,14 +104,21 @@ def _evidence_sentence(writer: NoteWriter, kind: str, indicator: tuple[str, ...]
     return writer.sentence(template_kind[kind], indicator=indicator)
 
 
-def _patient(lex: LanguageLexicon, writer: NoteWriter, rng: random.Random, patient_id: str, kind: str) -> list[Note]:
-    n_notes = rng.randint(2, 4)
+def _patient(
+    lex: LanguageLexicon,
+    writer: NoteWriter,
+    rng: random.Random,
+    patient_id: str,
+    kind: str,
+    shape: RecordShape,
+) -> list[Note]:
+    n_notes = rng.randint(*shape.notes)
     unique_dates: set[tuple[int, int, int]] = set()
     while len(unique_dates) < n_notes:
         unique_dates.add((rng.randint(2019, 2023), rng.randint(1, 12), rng.randint(1, 28)))
     dates = sorted(unique_dates, reverse=True)  # newest first, as the real records are merged
     notes: list[list[Section]] = [
-        writer.long_note(rng.randint(430, 800), date=writer.format_date(y, m, d)) for y, m, d in dates
+        writer.long_note(rng.randint(*shape.words), date=writer.format_date(y, m, d)) for y, m, d in dates
     ]
     indicator = rng.choice(lex.indicators)
     others = [c for c in lex.indicators if c != indicator]
@@ -142,10 +157,16 @@ def _patient(lex: LanguageLexicon, writer: NoteWriter, rng: random.Random, patie
 
 
 def screening_notes(
-    lex: LanguageLexicon, rng: random.Random, split: str, n_patients: int, first_index: int
+    lex: LanguageLexicon,
+    rng: random.Random,
+    split: str,
+    n_patients: int,
+    first_index: int,
+    shape: RecordShape | None = None,
 ) -> Iterator[Note]:
     """Notes of `n_patients` patients; numbering starts at `first_index` so ids never repeat across splits."""
     writer = NoteWriter(lex, rng, screening_pools(lex))
+    shape = shape or RecordShape()
     for i, kind in enumerate(_kinds(rng, n_patients)):
         patient_id = f"{lex.lang}-P{first_index + i:05d}"
-        yield from _patient(lex, writer, rng, patient_id, kind)
+        yield from _patient(lex, writer, rng, patient_id, kind, shape)
