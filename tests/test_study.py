@@ -199,3 +199,14 @@ def test_shipped_study_files_validate_and_plan():
     assert set(transfer.tasks["ner"].languages) == {"es", "ro"}
     settings = {j.spec["setting"] for j in plan(transfer) if j.kind == "finetune"}
     assert settings == {"es", "ro", "joint", "es+10ro", "es+50ro", "ro+10es", "ro+50es"}
+
+
+def test_task_model_filter_and_its_validation(study_file):
+    from medadapt.errors import ConfigError
+
+    jobs = plan(load_study(study_file, ["tasks.screening.models=[base]"]))
+    assert {j.spec["model"] for j in jobs if j.kind == "finetune" and j.spec["task"] == "screening"} == {"base"}
+    with pytest.raises(ConfigError, match="unknown models"):
+        load_study(study_file, ["tasks.screening.models=[nope]"])
+    with pytest.raises(ConfigError, match="must include the base"):
+        load_study(study_file, ["tasks.screening.models=[clinical]"])

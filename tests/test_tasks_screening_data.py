@@ -213,3 +213,23 @@ def test_shipped_screening_configs_validate():
     for path in sorted((Path(__file__).parents[1] / "configs" / "screening").glob("*.yaml")):
         config = load_config(ScreeningConfig, path)
         assert config.threshold.target_sensitivity == 0.95, path
+
+
+def test_csv_input_with_configured_columns_and_a_missing_label_column(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("note,body,outcome,pid,when\nn1,first note,1,A,2021-01-01\nn2,second note,0,B,2021-02-01\n")
+    config = _config(
+        path,
+        id_field="note",
+        text_field="body",
+        label_field="outcome",
+        patient_field="pid",
+        date_field="when",
+        split=(0.5, 0.5, 0.0),
+    )
+    splits, space, _ = load_splits(config)
+    assert sorted(p.id for ps in splits.values() for p in ps) == ["A", "B"] and space.positive == "1"
+    wrong = _config(path, id_field="note", text_field="body", label_field="label", patient_field="pid")
+    with pytest.raises(InputError, match=r"note 'n1' has no label") as err:
+        load_splits(wrong)
+    assert err.value.line == 2

@@ -161,3 +161,29 @@ def test_multiclass_task_through_the_cli(task, tmp_path):
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["labels"]["kind"] == "multiclass" and metrics["selection_metric"] == "macro_f1"
     assert set(metrics["test"]["patient"]["per_class"]) == {"a", "b", "ind"}
+
+
+def test_multilabel_task_trains_with_per_label_thresholds(task, tmp_path):
+    paths, model, _ = task
+    data = {}
+    for split, path in paths.items():
+        records = [json.loads(line) for line in Path(path).read_text().splitlines()]
+        for r in records:  # label "ind" for the indicator, and "odd" for odd-numbered patients
+            odd = int(r["patient_id"].split("P")[1]) % 2
+            r["label"] = "|".join(x for x, on in (("ind", r["label"] == "1"), ("odd", odd)) if on) or "none"
+        data[split] = str(tmp_path / f"{split}.jsonl")
+        Path(data[split]).write_text("".join(json.dumps(r) + "\n" for r in records))
+    config = build_config(
+        ScreeningConfig,
+        {
+            "model": model,
+            "data": data,
+            "labels": {"kind": "multilabel"},
+            "chunking": {"max_length": 32, "stride": 4},
+            "training": {"epochs": 1, "batch_size": 8},
+            "out_dir": str(tmp_path / "out"),
+        },
+    )
+    metrics = finetune_screening(config, show_progress=False)
+    assert metrics["labels"] == {"kind": "multilabel", "labels": ["ind", "none", "odd"]}
+    assert len(metrics["threshold"]) == 3 and set(metrics["test"]["patient"]["per_label"]) == {"ind", "none", "odd"}

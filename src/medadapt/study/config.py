@@ -50,6 +50,7 @@ class TaskEntry(StrictModel):
     )  # nested overrides applied over the template for every run of the task
     languages: dict[str, LanguageData]
     metric: str | None = None  # primary metric: ner → strict micro-F1 ("f1"), screening → "auroc"
+    models: list[str] | None = None  # run only these study models on this task (default: all)
 
     def primary_metric(self) -> str:
         return self.metric or ("f1" if self.type == "ner" else "auroc")
@@ -91,6 +92,12 @@ class StudyConfig(StrictModel):
             start = entry.start_from or self.base
             if entry.pretrain is not None and (start not in self.models or start == name):
                 raise ValueError(f"model {name!r}: start_from {start!r} must be another model of the study")
+        for task_name, task in self.tasks.items():
+            unknown = sorted(set(task.models or ()) - set(self.models))
+            if unknown:
+                raise ValueError(f"task {task_name!r}: unknown models {unknown}; models: {sorted(self.models)}")
+            if self.base not in (task.models or [self.base]):
+                raise ValueError(f"task {task_name!r}: its models must include the base {self.base!r}")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds has duplicates: {self.seeds}")
         return self

@@ -190,7 +190,7 @@ def plan(study: StudyConfig) -> list[Job]:
             files = _data_files(task, setting.train + setting.dev)
             data_key = inputs_hash(files)
             configs = {lang: language_config(task, lang) for lang in task.languages}
-            for model in study.models:
+            for model in task.models or list(study.models):
                 for seed in study.seeds:
                     folder = root / "runs" / task_name / model / setting.name / f"seed-{seed}"
                     spec = {
