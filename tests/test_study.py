@@ -210,3 +210,14 @@ def test_task_model_filter_and_its_validation(study_file):
         load_study(study_file, ["tasks.screening.models=[nope]"])
     with pytest.raises(ConfigError, match="must include the base"):
         load_study(study_file, ["tasks.screening.models=[clinical]"])
+
+
+def test_demo_study_is_the_paper_grid_on_the_demo_data(tmp_path):
+    from medadapt.demo.study import demo_study
+
+    models = {name: tmp_path / name for name in ("base", "clinical", "biomedical", "mixed")}
+    study = demo_study(tmp_path, models)
+    assert study.synthetic and study.base == "base" and len(study.seeds) >= 3
+    jobs = plan(study)
+    assert sum(j.kind == "finetune" for j in jobs) == 4 * 2 * 3  # models × languages × seeds
+    assert sum(j.kind == "evaluate" for j in jobs) == 4 * 2 * 3 * 2  # each run tested on es and ro

@@ -1,10 +1,13 @@
 """The demo's study: the paper's design on the synthetic data, sized for 2 CPU cores.
 
 The four demo models (general base standing in for mBERT; clinical, biomedical and mixed further pre-training)
-are fine-tuned on the three tasks of the study — Spanish and Romanian NER (one task, two languages, so zero-shot
-es↔ro transfer falls out) and Dutch patient screening — with three seeds each, then tested on every language of
-the task. A fourth task, screening with head-only truncation (the first 512 tokens of every note), is the baseline
-the sliding-window screening must beat: the demo's decisive sentences mostly lie beyond it.
+are fine-tuned on Spanish and Romanian NER (one task in two languages, so zero-shot es↔ro transfer falls out)
+with three seeds each and tested on both languages; statistics and the report follow.
+
+Screening is not in the demo study yet, for a measured reason: on the demo's small screening split (160 training
+patients, 29 positive, records of ~3,000 tokens) no learner separates the classes — TF-IDF + logistic regression
+reaches test AUROC 0.55 (0.69 with 800 patients, 0.77 with 1,600) and the demo encoders fine-tuned with windows
+stay at 0.47–0.53 — while the 1,600-patient set costs far more than the demo's 15 minutes.
 """
 
 from __future__ import annotations
@@ -29,14 +32,6 @@ NER_SETTINGS: dict[str, Any] = {
     "encoding": {"max_length": 128, "stride": 32},
     "training": {"epochs": 4, "batch_size": 16, "lr": 1e-3, "warmup_ratio": 0.1},
 }
-SCREENING_SETTINGS: dict[str, Any] = {
-    "chunking": {"strategy": "windows", "max_length": 128, "stride": 16},
-    "pooling": {"chunk_to_note": "attention", "note_to_patient": "attention"},
-    "imbalance": {"loss": "ce"},
-    "training": {"epochs": 4, "batch_size": 4, "lr": 5e-4, "warmup_ratio": 0.1},
-    "evaluation": {"bootstrap_resamples": 200},
-}
-HEAD_SETTINGS: dict[str, Any] = SCREENING_SETTINGS | {"chunking": {"strategy": "head", "max_length": 512}}
 
 
 def demo_study(root: Path, model_dirs: dict[str, Path], seeds: tuple[int, ...] = DEMO_SEEDS) -> StudyConfig:
@@ -62,16 +57,6 @@ def demo_study(root: Path, model_dirs: dict[str, Path], seeds: tuple[int, ...] =
                 "languages": {
                     lang: split_paths("ner", lang) | {"settings": {"data": {"lang": lang}}} for lang in ("es", "ro")
                 },
-            },
-            "screening": {
-                "type": "screening",
-                "settings": SCREENING_SETTINGS,
-                "languages": {"nl": split_paths("screening", "nl", ".jsonl")},
-            },
-            "screening-head512": {
-                "type": "screening",
-                "settings": HEAD_SETTINGS,
-                "languages": {"nl": split_paths("screening", "nl", ".jsonl")},
             },
         },
         "seeds": list(seeds),
