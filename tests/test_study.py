@@ -221,3 +221,36 @@ def test_demo_study_is_the_paper_grid_on_the_demo_data(tmp_path):
     jobs = plan(study)
     assert sum(j.kind == "finetune" for j in jobs) == 4 * 2 * 3  # models × languages × seeds
     assert sum(j.kind == "evaluate" for j in jobs) == 4 * 2 * 3 * 2  # each run tested on es and ro
+
+
+def test_screening_training_data_for_joint_and_few_shot_settings(tmp_path):
+    from medadapt.config import build_config
+    from medadapt.study.config import StudyConfig
+    from medadapt.study.execute import finetune_config
+    from medadapt.study.plan import transfer_settings
+    from medadapt.tasks.screening_data import group_patients, read_notes
+
+    langs = {}
+    for lang in ("nl", "es"):
+        langs[lang] = write_task(tmp_path / lang, n_train=10)
+    study = build_config(
+        StudyConfig,
+        {
+            "base": "m",
+            "models": {"m": {"path": str(tmp_path / "model")}},
+            "out_dir": str(tmp_path / "study"),
+            "tasks": {"s": {"type": "screening", "languages": langs}},
+            "transfer": {"joint": True, "few_shot": [3]},
+        },
+    )
+    jobs = {j.spec["setting"]: j for j in plan(study) if j.kind == "finetune" and j.spec["seed"] == 1}
+    assert {s.name for s in transfer_settings(study, study.tasks["s"])} == set(jobs)
+    few = finetune_config(study, jobs["nl+3es"])
+    patients, _ = group_patients(read_notes(few.data.train, few.data), few)
+    by_lang = {lang: sum(p.id.startswith(f"{lang}:") for p in patients) for lang in ("nl", "es")}
+    assert by_lang == {"nl": 10, "es": 3} and all(len(p.notes) == 2 for p in patients)
+    assert [n.meta["date"] for n in patients[0].notes] == sorted(
+        (n.meta["date"] for n in patients[0].notes), reverse=True
+    )
+    joint = finetune_config(study, jobs["joint"])
+    assert len(group_patients(read_notes(joint.data.dev, joint.data), joint)[0]) == 32  # both dev sets

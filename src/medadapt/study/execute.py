@@ -179,8 +179,11 @@ def run_evaluate(study: StudyConfig, job: Job) -> dict[str, Any]:
         value = result["test"]["strict"]["micro"]["f1"] if metric == "f1" else result["test"][metric]
     else:
         from medadapt.tasks.screening import evaluate_screening
+        from medadapt.tasks.screening_config import ScreeningDataSection
 
-        fields = {k: v for k, v in config.get("data", {}).items() if k in SCREENING_FIELDS}
+        given = {k: v for k, v in config.get("data", {}).items() if k in SCREENING_FIELDS}
+        # every field, defaults included: the model may have been trained on the study's merged JSONL
+        fields = ScreeningDataSection(train=test, **given).model_dump(include=set(SCREENING_FIELDS))
         result = evaluate_screening(model_dir, test, job.folder, overrides=fields, explain_top_k=3)
         value = result["eval"]["patient"][metric]
     return {"metric": metric, "value": value}
