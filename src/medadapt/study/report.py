@@ -150,7 +150,7 @@ def bar_charts(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> li
             continue
         langs = sorted({r["test_lang"] for r in task_rows})
         models = [m for m in study.models if any(r["model"] == m for r in task_rows)]
-        fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(models) * len(langs), 3.2))
+        fig, ax = plt.subplots(figsize=(3.6 + 1.2 * len(models) * len(langs), 3.2))
         width = 0.8 / len(models)
         for j, model in enumerate(models):
             xs, ys, lo, hi = [], [], [], []
@@ -166,7 +166,7 @@ def bar_charts(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> li
         ax.set_xticks([i + width * (len(models) - 1) / 2 for i in range(len(langs))], langs)
         ax.set_ylabel(study.tasks[task].primary_metric())
         ax.set_title(f"{task}: in-language test (95% bootstrap CI)")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         path = folder / f"bars_{task}.png"
         fig.savefig(path, dpi=110)
