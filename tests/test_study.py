@@ -184,7 +184,7 @@ def test_report_builds_with_tables_plots_and_links(finished):
     assert {c["model"] for c in analysis["comparisons"]} == {"clinical"}
     assert all(0 <= c["p_holm"] <= 1 for c in analysis["comparisons"])
     assert analysis["transfer"]["ner"]["models"]["base"]["matrix"]["es"]["ro"] is not None
-    for name in ("bars_ner.png", "transfer_ner.png", "seed_spread.png", "curves_screening.png"):
+    for name in ("bars_ner.png", "transfer_ner.png", "few_shot_ner.png", "seed_spread.png", "curves_screening.png"):
         assert (Path(study.out_dir) / "plots" / name).stat().st_size > 1000
     html = paths["html"].read_text()
     assert 'src="data:image/png;base64,' in html and 'src="plots/' not in html

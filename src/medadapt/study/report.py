@@ -215,6 +215,49 @@ def heatmaps(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> list
     return out
 
 
+def few_shot_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> list[Path]:
+    """Target-language score against k added target units (k = 0: zero-shot from the source language alone)."""
+    plt = _figure()
+    out = []
+    ks = sorted(k for k in study.transfer.few_shot if k > 0)
+    if not ks:
+        return out
+    for task, entry in study.tasks.items():
+        langs = list(entry.languages)
+        pairs = [(s, t) for s in langs for t in langs if s != t]
+        if not pairs:
+            continue
+        fig, axes = plt.subplots(1, len(pairs), figsize=(3.2 * len(pairs) + 1.5, 3.0), squeeze=False)
+        for ax, (source, target) in zip(axes[0], pairs, strict=True):
+            for model in study.models:
+                xs, ys = [], []
+                for k, setting in [(0, source), *((k, f"{source}+{k}{target}") for k in ks)]:
+                    r = next(
+                        (
+                            x
+                            for x in analysis["cells"]
+                            if (x["task"], x["setting"], x["test_lang"], x["model"]) == (task, setting, target, model)
+                        ),
+                        None,
+                    )
+                    if r is not None:
+                        xs.append(k)
+                        ys.append(r["seed_mean"])
+                if xs:
+                    ax.plot(xs, ys, marker="o", label=_label(study, model))
+            ax.set_title(f"{source} → {target}", fontsize=9)
+            ax.set_xlabel(f"{target} training units added")
+        axes[0][0].set_ylabel(entry.primary_metric())
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        fig.suptitle(f"{task}: few-shot transfer (test on the target language)", fontsize=10)
+        fig.tight_layout()
+        path = folder / f"few_shot_{task}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        out.append(path)
+    return out
+
+
 def seed_spread(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> Path | None:
     plt = _figure()
     rows = _in_language(analysis["cells"])
@@ -297,6 +340,7 @@ def build_report(study: StudyConfig, analysis: dict[str, Any]) -> dict[str, Path
         learning_curves(study, analysis, plots),
     )
     spread = seed_spread(study, analysis, plots)
+    few = few_shot_curves(study, analysis, plots)
     n_runs = sum(len(r["seeds"]) for r in analysis["cells"])
     md = [f"# {study.name}: results", ""]
     if study.synthetic:
@@ -328,6 +372,7 @@ def build_report(study: StudyConfig, analysis: dict[str, Any]) -> dict[str, Path
         "",
         *transfer_tables(study, analysis),
         *[f"![{p.stem}]({PLOTS}/{p.name})" for p in maps],
+        *[f"![{p.stem}]({PLOTS}/{p.name})" for p in few],
         "",
         "### Does further pre-training in one language help the task in another?",
         "",
