@@ -97,7 +97,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
         ScreeningConfig,
         {
             "model": model_dir,
-            "data": paths,
+            "data": {"train": paths["train"], "dev": paths["dev"]},  # test: scored below, timed
             "chunking": {"strategy": "windows", "max_length": args.max_length, "stride": args.stride},
             "training": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.train_batch_size, "seed": 1},
             "evaluation": {"bootstrap_resamples": 0},
