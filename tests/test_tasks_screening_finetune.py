@@ -187,3 +187,13 @@ def test_multilabel_task_trains_with_per_label_thresholds(task, tmp_path):
     metrics = finetune_screening(config, show_progress=False)
     assert metrics["labels"] == {"kind": "multilabel", "labels": ["ind", "none", "odd"]}
     assert len(metrics["threshold"]) == 3 and set(metrics["test"]["patient"]["per_label"]) == {"ind", "none", "odd"}
+
+
+def test_gradient_checkpointing_gives_the_same_training(task, tmp_path):
+    losses = {}
+    for flag in (False, True):
+        config = _config(task, tmp_path / str(flag), training={"epochs": 1, "gradient_checkpointing": flag})
+        finetune_screening(config, show_progress=False)
+        log = [json.loads(line) for line in (tmp_path / str(flag) / "log.jsonl").read_text().splitlines()]
+        losses[flag] = log[0]["loss"]
+    assert losses[True] == pytest.approx(losses[False], rel=1e-4)

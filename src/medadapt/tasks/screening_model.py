@@ -69,6 +69,12 @@ class ChunkPoolingClassifier(torch.nn.Module):
     def config(self) -> Any:  # what Accelerate and logging look for on a model
         return self.encoder.config
 
+    def activation_checkpointing_enable(self) -> None:
+        """Long records send many chunks through the encoder in one step; checkpointing trades time for memory."""
+        from medadapt.training import enable_checkpointing
+
+        enable_checkpointing(self.encoder)
+
     def score_chunks(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(chunk logits [c, k], chunk [CLS] vectors [c, hidden]) for a padded batch of chunks."""
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
