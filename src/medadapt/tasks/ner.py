@@ -35,7 +35,6 @@ from medadapt.io import expand_inputs, write_documents
 from medadapt.loading import load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
-from medadapt.progress import console
 from medadapt.tasks.ner_config import NerConfig
 from medadapt.tasks.ner_data import (
     DataReport,
@@ -49,7 +48,7 @@ from medadapt.tasks.ner_data import (
 from medadapt.tasks.ner_decoding import decode_documents
 from medadapt.tasks.ner_encoding import IGNORE, Window
 from medadapt.tasks.ner_labels import LabelMap
-from medadapt.training import process_state, train
+from medadapt.training import process_state, run_seeds, train
 
 OFFLINE_ADVICE = (
     "Give a local save_pretrained folder (model + tokenizer), or run where the Hugging Face hub is reachable "
@@ -194,18 +193,12 @@ def summarize(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
 
 def finetune_ner(config: NerConfig, *, show_progress: bool = True) -> dict[str, Any]:
     """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json."""
-    seeds = config.seed_list()
     out = Path(config.out_dir)
-    if len(seeds) == 1:
-        return run_seed(config, seeds[0], out, show_progress=show_progress)
-    per_seed = {}
-    for seed in seeds:
-        console.print(f"NER fine-tuning, seed {seed} ({len(per_seed) + 1}/{len(seeds)})")
-        per_seed[seed] = run_seed(config, seed, out / f"seed-{seed}", show_progress=show_progress)
-    summary = summarize(per_seed)
-    if process_state().is_main_process:
-        (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
+
+    def run_one(seed: int, folder: Path) -> dict[str, Any]:
+        return run_seed(config, seed, folder, show_progress=show_progress)
+
+    return run_seeds(config.seed_list(), out, run_one, summarize, "NER")
 
 
 def evaluate_saved(config: NerConfig, model_dir: str | Path, test: str | Path, out_dir: str | Path) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from medadapt.errors import ConfigError, InputError, ModelLoadError
 from medadapt.io import expand_inputs
 from medadapt.loading import load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
-from medadapt.progress import console
 from medadapt.tasks.screening_chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening_config import ScreeningConfig
 from medadapt.tasks.screening_data import (
@@ -51,7 +50,7 @@ from medadapt.tasks.screening_eval import (
 from medadapt.tasks.screening_loss import make_loss
 from medadapt.tasks.screening_model import FORMAT_VERSION, ChunkPoolingClassifier, hf_label_config
 from medadapt.tasks.screening_predict import make_collate, score_split
-from medadapt.training import process_state, train
+from medadapt.training import process_state, run_seeds, train
 
 OFFLINE_ADVICE = "Give a local save_pretrained folder (model + tokenizer); HF_HUB_OFFLINE=1 forbids downloads."
 
@@ -240,18 +239,12 @@ def summarize(config: ScreeningConfig, per_seed: dict[int, dict[str, Any]], out:
 
 def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True) -> dict[str, Any]:
     """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json."""
-    seeds = config.seed_list()
     out = Path(config.out_dir)
-    if len(seeds) == 1:
-        return run_seed(config, seeds[0], out, show_progress=show_progress)
-    per_seed = {}
-    for seed in seeds:
-        console.print(f"screening fine-tuning, seed {seed} ({len(per_seed) + 1}/{len(seeds)})")
-        per_seed[seed] = run_seed(config, seed, out / f"seed-{seed}", show_progress=show_progress)
-    summary = summarize(config, per_seed, out)
-    if process_state().is_main_process:
-        (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
+
+    def run_one(seed: int, folder: Path) -> dict[str, Any]:
+        return run_seed(config, seed, folder, show_progress=show_progress)
+
+    return run_seeds(config.seed_list(), out, run_one, lambda per_seed: summarize(config, per_seed, out), "screening")
 
 
 def evaluate_screening(
