@@ -85,6 +85,9 @@ def test_reported_metrics_equal_sklearn_on_written_predictions(windows_run):
     flagged = s >= patient["threshold"] - 1e-6
     assert patient["tp"] == int((flagged & (y == 1)).sum()) and patient["fp"] == int((flagged & (y == 0)).sum())
     assert (Path(config.out_dir) / "reliability_test.png").stat().st_size > 1000
+    units = json.loads((Path(config.out_dir) / "predictions" / "test" / "units.json").read_text())
+    assert units["ids"] == [r["patient_id"] for r in rows]
+    np.testing.assert_allclose(np.asarray(units["rows"]), np.column_stack([y, s]), atol=1e-6)
 
 
 def test_evidence_points_at_the_indicator_without_text(windows_run):

@@ -41,12 +41,18 @@ def _in_language(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if r["setting"] == r["test_lang"]]
 
 
+def _cell_index(cells: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    """(task, setting, test_lang, model) → cell: one pass instead of a scan per table cell or plotted point."""
+    return {(c["task"], c["setting"], c["test_lang"], c["model"]): c for c in cells}
+
+
 def _label(study: StudyConfig, model: str) -> str:
     return study.models[model].label or model
 
 
 def main_table(study: StudyConfig, analysis: dict[str, Any], root: Path) -> list[str]:
     rows = _in_language(analysis["cells"])
+    index = _cell_index(rows)
     columns = sorted({(r["task"], r["test_lang"]) for r in rows}, key=lambda c: (list(study.tasks).index(c[0]), c[1]))
     marks = {
         (c["task"], c["test_lang"], c["model"]): c for c in analysis["comparisons"] if c["setting"] == c["test_lang"]
@@ -58,7 +64,7 @@ def main_table(study: StudyConfig, analysis: dict[str, Any], root: Path) -> list
     for model in study.models:
         cells = []
         for task, lang in columns:
-            r = next((x for x in rows if (x["task"], x["test_lang"], x["model"]) == (task, lang, model)), None)
+            r = index.get((task, lang, lang, model))
             if r is None:
                 cells.append("–")
                 continue
@@ -144,6 +150,7 @@ def bar_charts(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> li
     plt = _figure()
     out = []
     rows = _in_language(analysis["cells"])
+    index = _cell_index(rows)
     for task in study.tasks:
         task_rows = [r for r in rows if r["task"] == task]
         if not task_rows:
@@ -155,7 +162,7 @@ def bar_charts(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> li
         for j, model in enumerate(models):
             xs, ys, lo, hi = [], [], [], []
             for i, lang in enumerate(langs):
-                r = next((x for x in task_rows if x["model"] == model and x["test_lang"] == lang), None)
+                r = index.get((task, lang, lang, model))
                 if r is None:
                     continue
                 xs.append(i + j * width)
@@ -222,6 +229,7 @@ def few_shot_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) 
     ks = sorted(k for k in study.transfer.few_shot if k > 0)
     if not ks:
         return out
+    index = _cell_index(analysis["cells"])
     for task, entry in study.tasks.items():
         langs = list(entry.languages)
         pairs = [(s, t) for s in langs for t in langs if s != t]
@@ -232,14 +240,7 @@ def few_shot_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) 
             for model in study.models:
                 xs, ys = [], []
                 for k, setting in [(0, source), *((k, f"{source}+{k}{target}") for k in ks)]:
-                    r = next(
-                        (
-                            x
-                            for x in analysis["cells"]
-                            if (x["task"], x["setting"], x["test_lang"], x["model"]) == (task, setting, target, model)
-                        ),
-                        None,
-                    )
+                    r = index.get((task, setting, target, model))
                     if r is not None:
                         xs.append(k)
                         ys.append(r["seed_mean"])
@@ -264,11 +265,12 @@ def seed_spread(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> P
     if not rows:
         return None
     groups = sorted({(r["task"], r["test_lang"]) for r in rows})
+    index = _cell_index(rows)
     fig, axes = plt.subplots(1, len(groups), figsize=(2.8 * len(groups) + 0.5, 3.0), squeeze=False)
     for ax, (task, lang) in zip(axes[0], groups, strict=True):
         models = [m for m in study.models if any(r["model"] == m and r["task"] == task for r in rows)]
         for i, model in enumerate(models):
-            r = next((x for x in rows if (x["task"], x["test_lang"], x["model"]) == (task, lang, model)), None)
+            r = index.get((task, lang, lang, model))
             if r is not None:
                 ax.scatter([i] * len(r["values"]), r["values"], s=14)
                 ax.hlines(r["seed_mean"], i - 0.25, i + 0.25, color="black", linewidth=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -187,12 +188,24 @@ def evaluate_encoded(
     name: str,
     pad: int,
 ) -> dict[str, Any]:
-    """Score one split; metrics with CIs, predictions and the reliability plot into `out_dir`."""
+    """Score one split; metrics with CIs, predictions and the reliability plot into `out_dir`.
+
+    Binary tasks also get predictions/<name>/units.json, [label, score] per patient: the units the study's
+    bootstrap and the seed-pooled CIs resample, written from the scores in memory rather than re-parsed CSV.
+    """
     scores = score_split(model, encoded, pad, config.training.eval_batch_size)
     report = split_report(scores, encoded, space, thresholds, config.evaluation)
-    report["predictions"] = write_predictions(
-        scores, encoded, space, thresholds, config.evaluation, out_dir / "predictions" / name
-    )
+    folder = out_dir / "predictions" / name
+    report["predictions"] = write_predictions(scores, encoded, space, thresholds, config.evaluation, folder)
+    if space.kind == "binary":
+        probabilities = patient_probabilities(scores, space)
+        units = {
+            "columns": ["label", "score"],
+            "ids": [e.patient.id for e in encoded],
+            "rows": [[float(e.target), float(v)] for e, v in zip(encoded, probabilities[:, 0], strict=True)],
+        }
+        (folder / "units.json").write_text(json.dumps(units))
+        report["predictions"]["units"] = str(folder / "units.json")
     plot = write_reliability(
         scores, encoded, space, out_dir / f"reliability_{name}.png", config.evaluation.calibration_bins
     )
@@ -202,15 +215,9 @@ def evaluate_encoded(
 
 
 def _prediction_rows(run_dir: Path) -> np.ndarray:
-    """[label, score] per test patient from a run's predictions.csv (binary tasks)."""
-    rows = []
-    with open(run_dir / "predictions" / "test" / "predictions.csv", encoding="utf-8") as handle:
-        header = handle.readline().strip().split(",")
-        positive = header[3][len("score_") :]
-        for line in handle:
-            cells = line.rstrip("\n").split(",")
-            rows.append([float(cells[1] == positive), float(cells[3])])
-    return np.asarray(rows)
+    """[label, score] per test patient of one seed's run (binary tasks)."""
+    units = json.loads((run_dir / "predictions" / "test" / "units.json").read_text())
+    return np.asarray(units["rows"], dtype=float)
 
 
 def summarize(config: ScreeningConfig, per_seed: dict[int, dict[str, Any]], out: Path) -> dict[str, Any]:
@@ -301,14 +308,6 @@ def evaluate_screening(
         "eval": report,
     }
     (out / "metrics.json").write_text(json.dumps(result, indent=1, ensure_ascii=False))
-    if space.kind == "binary":  # the units the study's statistics resample: [label, score] per patient
-        scores = np.loadtxt(
-            out / "predictions" / "eval" / "predictions.csv", delimiter=",", skiprows=1, usecols=3, ndmin=1
-        )
-        units = {
-            "columns": ["label", "score"],
-            "ids": [e.patient.id for e in encoded],
-            "rows": [[float(e.target), float(v)] for e, v in zip(encoded, scores, strict=True)],
-        }
-        (out / "units.json").write_text(json.dumps(units))
+    if space.kind == "binary":  # the study's statistics read the units at the top of an evaluation folder
+        shutil.copyfile(out / "predictions" / "eval" / "units.json", out / "units.json")
     return result
