@@ -23,6 +23,7 @@ and test prediction included); "process s" adds interpreter start and imports.
 
     .venv/bin/python bench/ner.py                       # defaults: 1000/200/500 sentences, 3 epochs, lr 2e-4
     .venv/bin/python bench/ner.py --train-sentences 300 --json bench/out/ner.json
+    .venv/bin/python bench/ner.py --train-sentences 2000 --epochs 6 --lr 5e-5 --precision bf16 --no-medadapt-full
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def worker_medadapt(args: argparse.Namespace) -> dict[str, object]:
                 "weight_decay": 0.01,
                 "warmup_ratio": 0.1,
                 "seed": args.seed,
-                "precision": "fp32",
+                "precision": args.precision,
             },
             "out_dir": str(out),
         },
@@ -240,6 +241,7 @@ def worker_hf(args: argparse.Namespace) -> dict[str, object]:
         disable_tqdm=True,
         logging_strategy="no",
         use_cpu=True,
+        bf16=args.precision == "bf16",
     )
     trainer = Trainer(
         model=model,
@@ -296,7 +298,7 @@ def run_worker(kind: str, model: str, args: argparse.Namespace, work: Path, name
     cmd = [sys.executable, __file__, "--worker", kind, "--model", model, "--data-dir", str(work / "data"),
            "--out-dir", str(work / name), "--result", str(result), "--seed", str(args.seed), "--epochs",
            str(args.epochs), "--max-length", str(args.max_length), "--stride", str(args.stride), "--batch-size",
-           str(args.batch_size), "--lr", str(args.lr)]  # fmt: skip
+           str(args.batch_size), "--lr", str(args.lr), "--precision", args.precision]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     out = json.loads(result.read_text())
@@ -319,6 +321,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--precision", choices=["fp32", "bf16"], default="fp32", help="both sides (bf16: CPU autocast, AMX)"
+    )
     parser.add_argument("--no-trim", action="store_true", help="Skip the trimmed-vocabulary run.")
     parser.add_argument(
         "--no-medadapt-full",
