@@ -98,3 +98,23 @@ def test_map_labels_renames_drops_and_counts() -> None:
 def test_ct_ebm_sp_mapping_keeps_the_four_umls_groups() -> None:
     assert len(CT_EBM_SP_TO_UMLS) == 23
     assert {v for v in CT_EBM_SP_TO_UMLS.values() if v} == {"ANAT", "CHEM", "DISO", "PROC"}
+
+
+def test_data_report_counts_dropped_labels_as_json() -> None:
+    """Regression: `dataclasses.asdict` turned Counter({"GENE": 16}) into {("GENE", 16): 1}, which is wrong and
+    made writing data_report.json fail on CT-EBM-SP (the first real set with labels dropped by a label map)."""
+    import json
+    from collections import Counter
+
+    from medadapt.tasks.labels import LabelMappingReport
+    from medadapt.tasks.ner_data import DataReport
+    from medadapt.tasks.span_policy import SpanPolicyReport
+
+    mapping = LabelMappingReport(renamed=Counter({"Anatomy->ANAT": 3}), dropped=Counter({"GENE": 16}))
+    policy = SpanPolicyReport(spans_in=10, spans_kept=8, nested_dropped=2, dropped_by_label=Counter({"ANAT": 2}))
+    report = DataReport()
+    report.add("dev", 4, mapping, policy)
+    written = json.loads(json.dumps(report.splits))["dev"]
+    assert written["label_mapping"] == {"renamed": {"Anatomy->ANAT": 3}, "dropped": {"GENE": 16}, "unmapped": {}}
+    assert written["span_policy"]["dropped_by_label"] == {"ANAT": 2}
+    assert written["span_policy"]["nested_dropped"] == 2 and written["span_policy"]["dropped"] == 2

@@ -10,7 +10,7 @@ windows in length-sorted batches and returns each window's logits unpadded, in t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ class DataReport:
     def add(self, split: str, docs: int, mapping: LabelMappingReport, policy: SpanPolicyReport) -> None:
         self.splits[split] = {
             "documents": docs,
-            "label_mapping": {k: dict(v) for k, v in asdict(mapping).items()},
-            "span_policy": {**asdict(policy), "dropped": policy.dropped, "summary": policy.summary()},
+            "label_mapping": _plain_fields(mapping),
+            "span_policy": {**_plain_fields(policy), "dropped": policy.dropped, "summary": policy.summary()},
         }
 
     def add_encoding(self, split: str, report: EncodeReport) -> None:
@@ -53,6 +53,12 @@ class DataReport:
             "lost": report.lost,
             "summary": report.summary(),
         }
+
+
+def _plain_fields(report: Any) -> dict[str, Any]:
+    """A report dataclass as JSON-ready fields. Not `dataclasses.asdict`: it rebuilds a Counter from (key, count)
+    pairs, which counts the pairs themselves ({("GENE", 16): 1}) and cannot be written as JSON."""
+    return {f.name: dict(v) if isinstance(v, dict) else v for f in fields(report) for v in [getattr(report, f.name)]}
 
 
 def input_format(config: NerConfig) -> str:
