@@ -172,3 +172,17 @@ def test_label_map_preset_and_bad_preset() -> None:
     assert config.mapping()["DISO"] == "DISO" and config.mapping()["Dose"] is None
     with pytest.raises(ValueError, match="unknown label_map preset"):
         NerConfig(model="m", data={"train": "t"}, label_map="nope")
+
+
+def test_evaluate_saved_rescores_the_best_model_like_training(
+    trained: tuple[NerConfig, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Re-scoring the saved model on the test folder gives the training run's test numbers, and `test_resolved`
+    (against the span-policy-resolved gold) as well."""
+    from medadapt.tasks.ner import evaluate_saved
+
+    config, metrics = trained
+    result = evaluate_saved(config, Path(config.out_dir) / "best-model", config.data.test, tmp_path)
+    assert result["test"]["strict"]["micro"] == metrics["test"]["strict"]["micro"]
+    assert result["test_resolved"]["strict"]["micro"] == metrics["test_resolved"]["strict"]["micro"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["test_resolved"] == result["test_resolved"]
