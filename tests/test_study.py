@@ -193,7 +193,9 @@ def test_report_builds_with_tables_plots_and_links(finished):
 def test_shipped_study_files_validate_and_plan():
     root = Path(__file__).parents[1] / "configs"
     paper = load_study(root / "paper" / "study.yaml")
-    assert len(paper.models) == 5 and len(paper.seeds) >= 5 and set(paper.tasks) == {"screening-nl", "ner"}
+    assert len(paper.models) == 5 and len(paper.seeds) >= 5
+    assert set(paper.tasks) == {"screening-nl", "screening-nl-head512", "ner"}
+    assert [(c.task, c.baseline) for c in paper.contrasts] == [("screening-nl", "screening-nl-head512")]
     assert paper.model_order()[0] == "mbert"
     transfer = load_study(root / "transfer" / "umls-es-ro.yaml")
     assert set(transfer.tasks["ner"].languages) == {"es", "ro"}
@@ -254,3 +256,46 @@ def test_screening_training_data_for_joint_and_few_shot_settings(tmp_path):
     )
     joint = finetune_config(study, jobs["joint"])
     assert len(group_patients(read_notes(joint.data.dev, joint.data), joint)[0]) == 32  # both dev sets
+
+
+def test_task_contrast_is_paired_on_the_same_units_and_holm_corrected(tmp_path):
+    """Two screening tasks on the same test patients (windows vs head-only): the contrast is the paired
+    difference, in the same Holm family as the variant comparisons; different test units are refused."""
+    from medadapt.config import build_config
+    from medadapt.errors import ConfigError, InputError
+    from medadapt.metrics.stats import auroc_from_rows
+    from medadapt.study.analysis import Cell, analyse
+    from medadapt.study.config import StudyConfig
+
+    lang = {"nl": {"train": "t.jsonl", "test": "t.jsonl"}}
+    study = build_config(
+        StudyConfig,
+        {
+            "base": "m",
+            "models": {"m": {"path": str(tmp_path)}},
+            "tasks": {name: {"type": "screening", "languages": lang} for name in ("windows", "head")},
+            "seeds": [1, 2],
+            "contrasts": [{"task": "windows", "baseline": "head"}],
+            "statistics": {"bootstrap_resamples": 200, "permutations": 200},
+        },
+    )
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 80).astype(float)
+    ids = [f"p{i:03d}" for i in range(80)]
+
+    def cell(task: str, noise: float) -> Cell:
+        rows = [np.stack([labels, labels + rng.normal(0, noise, 80)], axis=1) for _ in range(2)]
+        return Cell(task, "nl", "nl", "m", "auroc", seeds=[1, 2], ids=ids, rows=rows, run_dirs=[str(tmp_path)] * 2)
+
+    good, poor = cell("windows", 0.3), cell("head", 3.0)
+    result = analyse(study, [good, poor])
+    (contrast,) = result["contrasts"]
+    assert contrast["task"] == "windows" and contrast["baseline_task"] == "head" and contrast["model"] == "m"
+    expected = np.mean([auroc_from_rows(g) - auroc_from_rows(p) for g, p in zip(good.rows, poor.rows, strict=True)])
+    assert contrast["difference"] == pytest.approx(expected) and contrast["difference"] > 0.2
+    assert contrast["significant"] and contrast["p_holm"] >= contrast["p_ar"]
+    poor.ids = [f"q{i:03d}" for i in range(80)]
+    with pytest.raises(InputError, match="test units differ"):
+        analyse(study, [good, poor])
+    with pytest.raises(ConfigError, match="unknown tasks"):
+        build_config(StudyConfig, {**study.model_dump(), "contrasts": [{"task": "windows", "baseline": "nope"}]})

@@ -134,42 +134,63 @@ def analyse(study: StudyConfig, cells: list[Cell] | None = None) -> dict[str, An
         base = by_key.get((cell.key, study.base))
         if cell.model == study.base or base is None:
             continue
-        a, b, seeds = _common_seeds(base, cell)
-        if not seeds:
-            continue
-        metric = METRICS[cell.metric]
-        boot = paired_bootstrap(
-            a, b, metric, n_resamples=stats.bootstrap_resamples, confidence=stats.confidence, seed=stats.seed
-        )
-        ar = approximate_randomization(a, b, metric, n_permutations=stats.permutations, seed=stats.seed)
-        effect = paired_effect_size([metric(r) for r in a], [metric(r) for r in b])
-        comparisons.append(
-            {
-                "task": cell.task,
-                "setting": cell.setting,
-                "test_lang": cell.test_lang,
-                "model": cell.model,
-                "base": study.base,
-                "metric": cell.metric,
-                "seeds": seeds,
-                "difference": boot["difference"],
-                "ci_low": boot["low"],
-                "ci_high": boot["high"],
-                "p_bootstrap": boot["p_value"],
-                "p_ar": ar["p_value"],
-                **effect,
-            }
-        )
-    adjusted = holm([c["p_ar"] for c in comparisons]) if comparisons else []
-    for comparison, p in zip(comparisons, adjusted, strict=True):
+        paired = _paired(study, base, cell)
+        if paired:
+            comparisons.append({**paired, "model": cell.model, "base": study.base})
+    contrasts = []
+    for contrast in study.contrasts:
+        for cell in (c for c in cells if c.task == contrast.task):
+            other = by_key.get(((contrast.baseline, cell.setting, cell.test_lang), cell.model))
+            if other is None:
+                continue
+            if other.ids != cell.ids:
+                raise InputError(
+                    Path(cell.run_dirs[0]),
+                    f"contrast {contrast.task} vs {contrast.baseline}: the two tasks' test units differ",
+                )
+            paired = _paired(study, other, cell)
+            if paired:
+                contrasts.append({**paired, "model": cell.model, "baseline_task": contrast.baseline})
+    family = comparisons + contrasts
+    adjusted = holm([c["p_ar"] for c in family]) if family else []
+    for comparison, p in zip(family, adjusted, strict=True):
         comparison["p_holm"] = p
         comparison["significant"] = bool(p < stats.alpha)
     return {
         "cells": rows_out,
         "comparisons": comparisons,
+        "contrasts": contrasts,
         "transfer": transfer(study, rows_out),
         "models": {m: e.model_dump() for m, e in study.models.items()},
         "base": study.base,
+    }
+
+
+def _paired(study: StudyConfig, reference: Cell, cell: Cell) -> dict[str, Any] | None:
+    """`cell` minus `reference` on the same units, seeds pooled: paired bootstrap, approximate randomisation and
+    the per-seed effect size (None when they share no seed)."""
+    stats = study.statistics
+    a, b, seeds = _common_seeds(reference, cell)
+    if not seeds:
+        return None
+    metric = METRICS[cell.metric]
+    boot = paired_bootstrap(
+        a, b, metric, n_resamples=stats.bootstrap_resamples, confidence=stats.confidence, seed=stats.seed
+    )
+    ar = approximate_randomization(a, b, metric, n_permutations=stats.permutations, seed=stats.seed)
+    effect = paired_effect_size([metric(r) for r in a], [metric(r) for r in b])
+    return {
+        "task": cell.task,
+        "setting": cell.setting,
+        "test_lang": cell.test_lang,
+        "metric": cell.metric,
+        "seeds": seeds,
+        "difference": boot["difference"],
+        "ci_low": boot["low"],
+        "ci_high": boot["high"],
+        "p_bootstrap": boot["p_value"],
+        "p_ar": ar["p_value"],
+        **effect,
     }
 
 

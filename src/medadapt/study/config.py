@@ -65,6 +65,14 @@ class TransferSection(StrictModel):
     few_shot_seed: int = 0  # which k units (hash order, nested: the 10 are among the 50)
 
 
+class TaskContrast(StrictModel):
+    """Two tasks on the same test data compared model by model (e.g. screening with windows vs head-only
+    truncation): paired on the same test units, in the same Holm family as the variant comparisons."""
+
+    task: str
+    baseline: str  # the task `task` is compared against
+
+
 class StatisticsSection(StrictModel):
     bootstrap_resamples: int = Field(1000, ge=10)
     permutations: int = Field(1000, ge=10)
@@ -81,6 +89,7 @@ class StudyConfig(StrictModel):
     seeds: list[int] = Field([1, 2, 3], min_length=1)
     transfer: TransferSection = TransferSection()
     statistics: StatisticsSection = StatisticsSection()
+    contrasts: list[TaskContrast] = Field(default_factory=list)
     synthetic: bool = False  # the report says so in its first line
     out_dir: str = "runs/study"
 
@@ -98,6 +107,14 @@ class StudyConfig(StrictModel):
                 raise ValueError(f"task {task_name!r}: unknown models {unknown}; models: {sorted(self.models)}")
             if self.base not in (task.models or [self.base]):
                 raise ValueError(f"task {task_name!r}: its models must include the base {self.base!r}")
+        for contrast in self.contrasts:
+            names = (contrast.task, contrast.baseline)
+            missing = [n for n in names if n not in self.tasks]
+            if missing:
+                raise ValueError(f"contrast {names}: unknown tasks {missing}; tasks: {sorted(self.tasks)}")
+            a, b = (self.tasks[n] for n in names)
+            if a.type != b.type or a.primary_metric() != b.primary_metric():
+                raise ValueError(f"contrast {names}: the tasks must share type and metric to be compared")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds has duplicates: {self.seeds}")
         return self

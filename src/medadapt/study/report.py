@@ -97,6 +97,21 @@ def comparison_table(study: StudyConfig, analysis: dict[str, Any]) -> list[str]:
     return lines
 
 
+def contrast_table(study: StudyConfig, analysis: dict[str, Any]) -> list[str]:
+    lines = [
+        "| task | against | trained on | tested on | model | Δ | 95% CI | p (bootstrap) | p (AR) | p (Holm) | d_z |",
+        "|---|---|---|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for c in analysis.get("contrasts", []):
+        star = " *" if c["significant"] else ""
+        lines.append(
+            f"| {c['task']} | {c['baseline_task']} | {c['setting']} | {c['test_lang']} | {_label(study, c['model'])} | "
+            f"{c['difference']:+.3f}{star} | [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}] | {_p(c['p_bootstrap'])} | "
+            f"{_p(c['p_ar'])} | {_p(c['p_holm'])} | {_fmt(c['cohens_dz'], 2)} |"
+        )
+    return lines
+
+
 def transfer_tables(study: StudyConfig, analysis: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for task, data in analysis["transfer"].items():
@@ -366,10 +381,24 @@ def build_report(study: StudyConfig, analysis: dict[str, Any]) -> dict[str, Path
         "## Each variant against the base",
         "",
         "Paired on the same test units; p (AR): approximate randomisation swapping whole units across all seeds; "
-        "Holm across every comparison in this table; d_z: mean per-seed difference over its sd.",
+        "Holm across every comparison in this table (and the task contrasts, if any); "
+        "d_z: mean per-seed difference over its sd.",
         "",
         *comparison_table(study, analysis),
         "",
+        *(
+            [
+                "## Task against task (same model, same test units)",
+                "",
+                "Each row: the first task's metric minus the second's, paired as above; Holm over this table and "
+                "the one above together.",
+                "",
+                *contrast_table(study, analysis),
+                "",
+            ]
+            if analysis.get("contrasts")
+            else []
+        ),
         "## Cross-lingual transfer",
         "",
         *transfer_tables(study, analysis),
