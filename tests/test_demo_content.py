@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from medadapt.demo.lexicon import LANGS, load_lexicon
+from medadapt.demo.screening import DEMO_RECORDS
 from tests.demo_data import generated
 
 SPLITS = ("train", "dev", "test")
@@ -189,7 +190,7 @@ def test_screening_prevalence_and_patient_splits(demo: Path, lang: str) -> None:
         for pid, notes in patients.items():
             assert pid not in owner, f"{pid} in {owner.get(pid)} and {split}"
             owner[pid] = split
-            assert 2 <= len(notes) <= 4
+            assert DEMO_RECORDS.notes[0] <= len(notes) <= DEMO_RECORDS.notes[1]
             assert len({n["label"] for n in notes}) == 1 and notes[0]["label"] in ("0", "1")
             assert all(n["lang"] == lang and n["meta"]["synthetic"] is True for n in notes)
             assert [n["date"] for n in notes] == sorted((n["date"] for n in notes), reverse=True)
@@ -214,8 +215,10 @@ def _evidence_depths(demo: Path, lang: str) -> dict[str, list[int]]:
 def test_decisive_evidence_mostly_beyond_the_first_512_tokens(demo: Path, lang: str) -> None:
     depths = _evidence_depths(demo, lang)
     hard = depths["negated"] + depths["historical"] + depths["excluded"]
+    # at the demo tokenizer's 1.84 tokens per Dutch word (measured on the nl screening notes) 280 words are
+    # beyond the first 512 subword tokens
     for group in (depths["positive"], hard):
-        assert sum(d >= 350 for d in group) / len(group) > 0.6
+        assert sum(d >= 280 for d in group) / len(group) > 0.7
 
 
 @pytest.mark.parametrize("lang", LANGS)

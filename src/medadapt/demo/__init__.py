@@ -27,7 +27,8 @@ Output layout (other code depends on it)::
                        one note per line; the label is the patient's; a patient is in one split only.
 
 Sizes ("small"; "medium" is 10x): per language 1,500 documents per corpus (~80-300 words), NER 150/50/50
-documents, screening 160/60/60 patients with 2-4 notes of ~430-800 words each.
+documents, screening 400/150/150 patients with 1-2 notes of ~330-470 words each (`DEMO_RECORDS`; the evidence
+mostly beyond the first 512 subword tokens — `screening.LONG_RECORDS` makes real-length records for benchmarks).
 
 Content design, module by module:
 - `lexicon`: real vocabulary from installed packages (cie ICD-10 for Spanish, deduce's Dutch medical lists,

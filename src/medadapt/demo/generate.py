@@ -22,7 +22,7 @@ from typing import Any, Literal
 from medadapt.demo.corpora import DOMAINS, corpus
 from medadapt.demo.lexicon import LANGS, load_lexicon
 from medadapt.demo.ner import ner_documents
-from medadapt.demo.screening import PREVALENCE, screening_notes
+from medadapt.demo.screening import DEMO_RECORDS, PREVALENCE, screening_notes
 from medadapt.documents import Document
 from medadapt.errors import InputError
 from medadapt.progress import progress_task
@@ -30,8 +30,8 @@ from medadapt.progress import progress_task
 Size = Literal["small", "medium"]
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SIZES: dict[str, dict[str, Any]] = {
-    "small": {"corpus_docs": 1500, "ner": (150, 50, 50), "screening": (160, 60, 60)},
-    "medium": {"corpus_docs": 15000, "ner": (1500, 500, 500), "screening": (1600, 600, 600)},
+    "small": {"corpus_docs": 1500, "ner": (150, 50, 50), "screening": (400, 150, 150)},
+    "medium": {"corpus_docs": 15000, "ner": (1500, 500, 500), "screening": (4000, 1500, 1500)},
 }
 _OWNED = ("README.md", "manifest.json", "corpora", "ner", "screening")
 
@@ -165,7 +165,8 @@ def generate_demo_data(
             first_patient = 1
             for split, n_patients in zip(SPLITS, spec["screening"], strict=True):
                 rel = f"screening/{lang}/{split}.jsonl"
-                notes = screening_notes(lex, _stream(seed, "screening", lang, split), split, n_patients, first_patient)
+                rng = _stream(seed, "screening", lang, split)
+                notes = screening_notes(lex, rng, split, n_patients, first_patient, DEMO_RECORDS)
                 first_patient += n_patients
                 patients: dict[str, str] = {}
                 n_notes = 0
