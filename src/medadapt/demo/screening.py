@@ -21,7 +21,8 @@ Two record shapes: `LONG_RECORDS` (2-4 notes of 430-800 words, thousands of toke
 records; `bench/screening.py` tests on them) and `DEMO_RECORDS` (1-2 notes of 330-470 words, ~700-1,500
 tokens), which the demo data use because a learnable set needs hundreds of patients and 2 CPU cores cannot afford
 hundreds of long records: with 160 long records no learner separated the classes (TF-IDF test AUROC 0.55, the
-demo encoders 0.47-0.53); 400 shorter ones give TF-IDF 0.66-0.69 (see `medadapt.demo.study` for the encoders).
+demo encoders 0.47-0.53); 400-800 records of 1-2 notes of 430-700 words gave TF-IDF 0.66-0.69 (measured while
+choosing this shape; see `medadapt.demo.study` for the encoders).
 
 Negated indicator mentions also occur in positive patients and "never tested" remarks in every kind, so neither
 is a shortcut. The note's `meta.evidence_char_offset` marks the

@@ -7,10 +7,11 @@ with three seeds each and tested on both languages; statistics and the report fo
 Screening is not in the demo study yet, for measured reasons. On the old demo split (160 training patients with
 2-4 notes, ~3,000 tokens each) no learner separated the classes (TF-IDF + logistic regression test AUROC 0.55; the
 demo encoders 0.47-0.53). The demo data now have 400/150/150 patients with 1-2 shorter notes (`DEMO_RECORDS`,
-evidence still mostly beyond 512 tokens; TF-IDF 0.66-0.69), but fine-tuning the demo's clinical encoder on them
-(windows of 128, stride 32, 12.5 s per epoch) stays at the constant predictor (weighted loss 1.13-1.16, dev AUROC
-0.43-0.64) for 4-8 epochs at lr 3e-4 to 3e-3 with max or mean pooling, and the head-512 baseline costs 14 s per
-epoch: base + clinical × 3 seeds × both strategies would add ~12 minutes to the demo without showing anything.
+evidence still mostly beyond 512 tokens; TF-IDF 0.66-0.69 on similar shapes), but fine-tuning the demo's clinical
+encoder on them (windows of 128, stride 32, 12.5 s per epoch) stays at the constant predictor (weighted loss
+1.13-1.16, dev AUROC 0.43-0.64) for 4-8 epochs at lr 3e-4 to 3e-3 with max or mean pooling, and the head-512
+baseline costs 14 s per epoch: base + clinical × 3 seeds × both strategies would add ~12 minutes to the demo
+without showing anything.
 
 Diagnosis (clinical model, lr 1e-3, same data with a label-revealing sentence added to every positive note): at
 the note's start, head-only training learns at once (dev AUROC 1.00 after 50 steps of 8 patients) while windows +
