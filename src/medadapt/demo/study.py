@@ -16,8 +16,10 @@ without showing anything.
 Diagnosis (clinical model, lr 1e-3, same data with a label-revealing sentence added to every positive note): at
 the note's start, head-only training learns at once (dev AUROC 1.00 after 50 steps of 8 patients) while windows +
 max pooling at 8 patients per step stays at chance for 150-200 steps; at 1 patient per step it reaches 0.58 after
-400 steps and 0.99 after 800. Multi-chunk training needs far more optimizer updates than the demo gave it; the
-demo's screening must be budgeted in steps before it can show the windows-vs-truncation effect.
+400 steps and 0.99 after 800; at 8 patients per step it sits on the plateau for 450 steps and reaches 0.996 at
+step 500 (16-epoch run): a long plateau, not a batching bug. Multi-chunk training needs far more optimizer
+updates than the demo gave it; the demo's screening must be budgeted in steps before it can show the
+windows-vs-truncation effect.
 """
 
 from __future__ import annotations
