@@ -294,6 +294,11 @@ def test_task_contrast_is_paired_on_the_same_units_and_holm_corrected(tmp_path):
     expected = np.mean([auroc_from_rows(g) - auroc_from_rows(p) for g, p in zip(good.rows, poor.rows, strict=True)])
     assert contrast["difference"] == pytest.approx(expected) and contrast["difference"] > 0.2
     assert contrast["significant"] and contrast["p_holm"] >= contrast["p_ar"]
+    from medadapt.study.report import contrast_table
+
+    header, _, row = contrast_table(study, result)
+    assert header.startswith("| task | against |") and row.startswith("| windows | head | nl | nl | m | +")
+    assert row.count("|") == header.count("|") and " * |" in row  # significant: starred
     poor.ids = [f"q{i:03d}" for i in range(80)]
     with pytest.raises(InputError, match="test units differ"):
         analyse(study, [good, poor])

@@ -88,13 +88,18 @@ def comparison_table(study: StudyConfig, analysis: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for c in analysis["comparisons"]:
-        star = " *" if c["significant"] else ""
-        lines.append(
-            f"| {c['task']} | {c['setting']} | {c['test_lang']} | {_label(study, c['model'])} | "
-            f"{c['difference']:+.3f}{star} | [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}] | {_p(c['p_bootstrap'])} | "
-            f"{_p(c['p_ar'])} | {_p(c['p_holm'])} | {_fmt(c['cohens_dz'], 2)} |"
-        )
+        model = _label(study, c["model"])
+        lines.append(f"| {c['task']} | {c['setting']} | {c['test_lang']} | {model} | {_paired(c)} |")
     return lines
+
+
+def _paired(c: dict[str, Any]) -> str:
+    """The statistics cells shared by the variant and the task-contrast tables (Δ to d_z)."""
+    star = " *" if c["significant"] else ""
+    return (
+        f"{c['difference']:+.3f}{star} | [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}] | {_p(c['p_bootstrap'])} | "
+        f"{_p(c['p_ar'])} | {_p(c['p_holm'])} | {_fmt(c['cohens_dz'], 2)}"
+    )
 
 
 def contrast_table(study: StudyConfig, analysis: dict[str, Any]) -> list[str]:
@@ -103,11 +108,9 @@ def contrast_table(study: StudyConfig, analysis: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for c in analysis.get("contrasts", []):
-        star = " *" if c["significant"] else ""
         lines.append(
             f"| {c['task']} | {c['baseline_task']} | {c['setting']} | {c['test_lang']} | {_label(study, c['model'])} | "
-            f"{c['difference']:+.3f}{star} | [{_fmt(c['ci_low'])}, {_fmt(c['ci_high'])}] | {_p(c['p_bootstrap'])} | "
-            f"{_p(c['p_ar'])} | {_p(c['p_holm'])} | {_fmt(c['cohens_dz'], 2)} |"
+            f"{_paired(c)} |"
         )
     return lines
 

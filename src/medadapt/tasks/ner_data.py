@@ -58,7 +58,11 @@ class DataReport:
 def _plain_fields(report: Any) -> dict[str, Any]:
     """A report dataclass as JSON-ready fields. Not `dataclasses.asdict`: it rebuilds a Counter from (key, count)
     pairs, which counts the pairs themselves ({("GENE", 16): 1}) and cannot be written as JSON."""
-    return {f.name: dict(v) if isinstance(v, dict) else v for f in fields(report) for v in [getattr(report, f.name)]}
+    plain = {}
+    for f in fields(report):
+        value = getattr(report, f.name)
+        plain[f.name] = dict(value) if isinstance(value, dict) else value
+    return plain
 
 
 def input_format(config: NerConfig) -> str:
