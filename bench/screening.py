@@ -46,9 +46,10 @@ def long_records(out: Path, lang: str, patients: list[int]) -> Path:
     from medadapt.demo.lexicon import load_lexicon
     from medadapt.demo.screening import DEMO_RECORDS, LONG_RECORDS, screening_notes
 
+    manifest = {"generator": "bench/screening.py", "lang": lang, "patients": patients}
+    if (out / "manifest.json").is_file() and json.loads((out / "manifest.json").read_text()) == manifest:
+        return out  # same request as last time: reuse (other sizes or languages are generated afresh)
     folder = out / "screening" / lang
-    if (out / "manifest.json").is_file():
-        return out
     folder.mkdir(parents=True, exist_ok=True)
     lex = load_lexicon(lang)
     first = 1
@@ -59,7 +60,7 @@ def long_records(out: Path, lang: str, patients: list[int]) -> Path:
             for note in screening_notes(lex, rng, split, n, first, shape):
                 handle.write(json.dumps(note.to_json(), ensure_ascii=False) + "\n")
         first += n
-    (out / "manifest.json").write_text(json.dumps({"generator": "bench/screening.py", "patients": patients}))
+    (out / "manifest.json").write_text(json.dumps(manifest))
     return out
 
 
