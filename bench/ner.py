@@ -125,7 +125,8 @@ def worker_medadapt(args: argparse.Namespace) -> dict[str, object]:
                 "warmup_ratio": 0.1,
                 "seed": args.seed,
                 "precision": args.precision,
-            },
+            }
+            | json.loads(args.medadapt_training),
             "out_dir": str(out),
         },
         source="bench",
@@ -135,7 +136,9 @@ def worker_medadapt(args: argparse.Namespace) -> dict[str, object]:
     wall = time.perf_counter() - start
     report = json.loads((out / "data_report.json").read_text())
     lost = report["test"]["encoding"]["lost"]
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if line.strip()]
     return {
+        "dev_f1_per_epoch": [round(r["dev"]["f1"], 4) for r in log if "dev" in r],
         "wall_s": wall,
         "test_f1": metrics["test"]["f1"],
         "dev_f1": metrics["dev"]["f1"],
@@ -240,6 +243,7 @@ def worker_hf(args: argparse.Namespace) -> dict[str, object]:
         report_to=[],
         disable_tqdm=True,
         logging_strategy="no",
+        eval_strategy="epoch",  # a dev curve, as medadapt evaluates every epoch (both pay for it in wall time)
         use_cpu=True,
         bf16=args.precision == "bf16",
     )
@@ -269,7 +273,15 @@ def worker_hf(args: argparse.Namespace) -> dict[str, object]:
         visible_gold.append([t if j in seen else "O" for j, t in enumerate(tags)])
     _write_like(data / "test.conll", out / "pred" / "test.conll", pred_tags)
     _write_like(data / "test.conll", out / "visible" / "test.conll", visible_gold)
-    return {"wall_s": wall, "dev_f1_seqeval": dev.get("eval_f1"), "train_windows": len(datasets["train"])}
+    trainer.save_model(str(out / "final-model"))  # after timing: lets medadapt's decoder score HF's model too
+    tokenizer.save_pretrained(str(out / "final-model"))
+    curve = [round(r["eval_f1"], 4) for r in trainer.state.log_history if "eval_f1" in r]
+    return {
+        "wall_s": wall,
+        "dev_f1_seqeval": dev.get("eval_f1"),
+        "dev_f1_per_epoch": curve[: args.epochs],
+        "train_windows": len(datasets["train"]),
+    }
 
 
 def score_hf(data_dir: Path, out: Path) -> dict[str, object]:
@@ -298,7 +310,8 @@ def run_worker(kind: str, model: str, args: argparse.Namespace, work: Path, name
     cmd = [sys.executable, __file__, "--worker", kind, "--model", model, "--data-dir", str(work / "data"),
            "--out-dir", str(work / name), "--result", str(result), "--seed", str(args.seed), "--epochs",
            str(args.epochs), "--max-length", str(args.max_length), "--stride", str(args.stride), "--batch-size",
-           str(args.batch_size), "--lr", str(args.lr), "--precision", args.precision]  # fmt: skip
+           str(args.batch_size), "--lr", str(args.lr), "--precision", args.precision,
+           "--medadapt-training", args.medadapt_training]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     out = json.loads(result.read_text())
@@ -323,6 +336,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
         "--precision", choices=["fp32", "bf16"], default="fp32", help="both sides (bf16: CPU autocast, AMX)"
+    )
+    parser.add_argument(
+        "--medadapt-training",
+        default="{}",
+        help="JSON merged into medadapt's training section, e.g. '{\"group_by_length\": false}'",
     )
     parser.add_argument("--no-trim", action="store_true", help="Skip the trimmed-vocabulary run.")
     parser.add_argument(

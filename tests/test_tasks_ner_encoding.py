@@ -30,6 +30,13 @@ def test_label_map_orders_ids_like_a_model_config() -> None:
     label_map = LabelMap(("DISO", "CHEM"))
     assert label_map.labels == ("O", "B-CHEM", "I-CHEM", "B-DISO", "I-DISO")
     assert LabelMap.from_id2label({str(k): v for k, v in label_map.id2label.items()}) == label_map
+    foreign = {0: "B-CHEM", 1: "B-DISO", 2: "I-CHEM", 3: "I-DISO", 4: "O"}  # run_ner.py's sorted order
+    with pytest.raises(ValueError, match="not in medadapt order"):
+        LabelMap.from_id2label(foreign)
+    same, order = LabelMap.from_foreign_id2label(foreign)
+    assert same == label_map and [foreign[i] for i in order] == list(label_map.labels)
+    with pytest.raises(ValueError, match="not a complete IOB2 tag set"):
+        LabelMap.from_foreign_id2label({0: "O", 1: "B-CHEM"})
     bioes = LabelMap(("X",), "BIOES")
     assert bioes.labels == ("O", "B-X", "I-X", "E-X", "S-X")
     assert bioes.tags_for_run("X", 1) == [4] and bioes.tags_for_run("X", 3) == [1, 2, 3]

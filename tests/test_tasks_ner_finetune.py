@@ -186,3 +186,28 @@ def test_evaluate_saved_rescores_the_best_model_like_training(
     assert result["test"]["strict"]["micro"] == metrics["test"]["strict"]["micro"]
     assert result["test_resolved"]["strict"]["micro"] == metrics["test_resolved"]["strict"]["micro"]
     assert json.loads((tmp_path / "metrics.json").read_text())["test_resolved"] == result["test_resolved"]
+
+
+def test_evaluate_saved_scores_a_model_whose_labels_another_tool_ordered(
+    trained: tuple[NerConfig, dict[str, Any]], tmp_path: Path
+) -> None:
+    """run_ner.py sorts its tags ("B-…" first, "O" last): the same model with its classifier rows and id2label
+    permuted that way must score exactly the same, so models trained elsewhere can be compared."""
+    from medadapt.tasks.ner import evaluate_saved
+
+    config, metrics = trained
+    best = Path(config.out_dir) / "best-model"
+    model = AutoModelForTokenClassification.from_pretrained(best)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    foreign = sorted(labels)
+    assert foreign != labels
+    rows = [labels.index(tag) for tag in foreign]
+    with torch.no_grad():
+        model.classifier.weight.copy_(model.classifier.weight[rows])
+        model.classifier.bias.copy_(model.classifier.bias[rows])
+    model.config.id2label = dict(enumerate(foreign))
+    model.config.label2id = {tag: i for i, tag in enumerate(foreign)}
+    model.save_pretrained(tmp_path / "foreign")
+    load_tokenizer(str(best)).save_pretrained(tmp_path / "foreign")
+    result = evaluate_saved(config, tmp_path / "foreign", config.data.test, tmp_path / "out")
+    assert result["test"]["strict"]["micro"] == metrics["test"]["strict"]["micro"]

@@ -23,6 +23,9 @@ def _reference(values, segment, n, how, scores):
         elif how == "mean":
             pooled.append(v.mean(dim=0))
             weights[rows] = 1.0 / len(rows)
+        elif how == "lse":  # r = 2
+            pooled.append((torch.logsumexp(2 * v, dim=0) - np.log(len(rows))) / 2)
+            weights[rows] = torch.softmax(2 * v, dim=0).mean(dim=1)
         else:
             w = torch.softmax(scores[rows], dim=0)
             pooled.append((w.unsqueeze(1) * v).sum(dim=0))
@@ -30,7 +33,7 @@ def _reference(values, segment, n, how, scores):
     return torch.stack(pooled), weights
 
 
-@pytest.mark.parametrize("how", ["max", "mean", "attention"])
+@pytest.mark.parametrize("how", ["max", "mean", "lse", "attention"])
 @pytest.mark.parametrize("seed", range(4))
 def test_segment_pool_matches_reference_loop(how, seed):
     g = torch.Generator().manual_seed(seed)
@@ -40,13 +43,13 @@ def test_segment_pool_matches_reference_loop(how, seed):
     segment = segment[torch.randperm(len(segment), generator=g)]  # rows of a segment need not be contiguous
     values = torch.randn(len(segment), 3, generator=g)
     scores = torch.randn(len(segment), generator=g) * 5
-    pooled, weights = segment_pool(values, segment, n, how, scores)
+    pooled, weights = segment_pool(values, segment, n, how, scores, sharpness=2.0)
     expected, expected_weights = _reference(values, segment, n, how, scores)
     torch.testing.assert_close(pooled, expected)
     torch.testing.assert_close(weights, expected_weights)
 
 
-@pytest.mark.parametrize("how", ["max", "mean", "attention"])
+@pytest.mark.parametrize("how", ["max", "mean", "lse", "attention"])
 def test_gradients_reach_every_contributing_row(how):
     values = torch.randn(6, 1, requires_grad=True)
     scores = torch.randn(6, requires_grad=True)
@@ -56,6 +59,26 @@ def test_gradients_reach_every_contributing_row(how):
     assert values.grad is not None and (values.grad != 0).sum() >= (3 if how == "max" else 6)
     if how == "attention":
         assert scores.grad is not None and scores.grad.abs().sum() > 0
+
+
+def test_lse_lies_between_mean_and_max_and_tends_to_both():
+    g = torch.Generator().manual_seed(1)
+    values = torch.randn(12, 2, generator=g) * 3
+    segment = torch.tensor([0] * 5 + [1] * 4 + [2] * 3)
+    mean, _ = segment_pool(values, segment, 3, "mean")
+    top, _ = segment_pool(values, segment, 3, "max")
+    for r in (0.1, 1.0, 10.0):
+        lse, weights = segment_pool(values, segment, 3, "lse", sharpness=r)
+        assert (lse >= mean - 1e-6).all() and (lse <= top + 1e-6).all()
+        torch.testing.assert_close(torch.zeros(3).index_add(0, segment, weights), torch.ones(3))
+    torch.testing.assert_close(segment_pool(values, segment, 3, "lse", sharpness=1e-3)[0], mean, atol=1e-2, rtol=0)
+    torch.testing.assert_close(segment_pool(values, segment, 3, "lse", sharpness=1e3)[0], top, atol=1e-2, rtol=0)
+
+
+def test_lse_is_stable_for_large_logits():
+    values = torch.tensor([[1000.0], [999.0], [-1000.0]])
+    pooled, weights = segment_pool(values, torch.tensor([0, 0, 0]), 1, "lse", sharpness=5.0)
+    assert torch.isfinite(pooled).all() and torch.isfinite(weights).all()
 
 
 def test_attention_on_logits_equals_attention_on_vectors_then_linear_head():

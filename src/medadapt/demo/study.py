@@ -46,6 +46,17 @@ NER_SETTINGS: dict[str, Any] = {
 }
 
 
+SCREENING_MODELS = ("base", "clinical")
+SCREENING_SETTINGS: dict[str, Any] = {
+    "labels": {"positive": "1"},
+    "chunking": {"strategy": "windows", "max_length": 128, "stride": 32},
+    "pooling": {"chunk_to_note": "lse", "note_to_patient": "lse"},
+    "imbalance": {"loss": "weighted"},
+    "evaluation": {"selection_metric": "auroc", "bootstrap_resamples": 500, "explain_top_k": 1},
+    "training": {"epochs": 4, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1},
+}
+
+
 def demo_study(root: Path, model_dirs: dict[str, Path], seeds: tuple[int, ...] = DEMO_SEEDS) -> StudyConfig:
     data = root / "data"
 
@@ -57,6 +68,7 @@ def demo_study(root: Path, model_dirs: dict[str, Path], seeds: tuple[int, ...] =
         for name, path in model_dirs.items()
     }
     models["base"]["languages"] = []  # pre-trained on general text only
+    screening_data = {"nl": split_paths("screening", "nl", ".jsonl")}
     study = {
         "name": "medadapt demo study",
         "base": "base",
@@ -70,7 +82,20 @@ def demo_study(root: Path, model_dirs: dict[str, Path], seeds: tuple[int, ...] =
                     lang: split_paths("ner", lang) | {"settings": {"data": {"lang": lang}}} for lang in ("es", "ro")
                 },
             },
+            "screening": {
+                "type": "screening",
+                "settings": SCREENING_SETTINGS,
+                "models": list(SCREENING_MODELS),
+                "languages": screening_data,
+            },
+            "screening-head": {
+                "type": "screening",
+                "settings": SCREENING_SETTINGS | {"chunking": {"strategy": "head", "max_length": 128, "stride": 0}},
+                "models": list(SCREENING_MODELS),
+                "languages": screening_data,
+            },
         },
+        "contrasts": [{"task": "screening", "baseline": "screening-head"}],
         "seeds": list(seeds),
         "transfer": {"zero_shot": True},
         "statistics": {"bootstrap_resamples": 500, "permutations": 500},

@@ -67,10 +67,19 @@ def load_model(name: str, label_map: LabelMap) -> torch.nn.Module:
 
 
 def predict_documents(
-    model: torch.nn.Module, docs: list[Document], windows: list[Window], label_map: LabelMap, pad_id: int, batch: int
+    model: torch.nn.Module,
+    docs: list[Document],
+    windows: list[Window],
+    label_map: LabelMap,
+    pad_id: int,
+    batch: int,
+    order: list[int] | None = None,
 ) -> list[Document]:
-    """Predicted documents (original text, predicted spans); reader meta such as BRAT relations is not carried."""
+    """Predicted documents (original text, predicted spans); reader meta such as BRAT relations is not carried.
+    `order`: the model's logit columns in label-map order, for models whose id2label medadapt did not write."""
     scores = predict(model, windows, pad_id, batch)
+    if order is not None:
+        scores = [s[:, order] for s in scores]
     bare = [replace(d, spans=[], meta={}) for d in docs]
     return decode_documents(bare, windows, scores, label_map)
 
@@ -209,14 +218,14 @@ def evaluate_saved(config: NerConfig, model_dir: str | Path, test: str | Path, o
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = load_tokenizer(str(model_dir))
     model = AutoModelForTokenClassification.from_pretrained(model_dir).to(process_state().device)
-    label_map = LabelMap.from_id2label(model.config.id2label)
+    label_map, order = LabelMap.from_foreign_id2label(model.config.id2label)
     config = config.model_copy(update={"data": config.data.model_copy(update={"test": str(test)})})
     report = DataReport()
     gold, docs = load_split(config, "test", report)
     docs = _known_labels_only(docs, label_map, report.splits["test"])
     windows = encode_split(docs, tokenizer, label_map, config, "test", report)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    predicted = predict_documents(model, docs, windows, label_map, pad_id, config.training.eval_batch_size)
+    predicted = predict_documents(model, docs, windows, label_map, pad_id, config.training.eval_batch_size, order)
     metrics = {"model": str(model_dir), "data": str(test), "test": _scores(gold, predicted)}
     metrics["test_resolved"] = _scores(docs, predicted)  # vs the span-policy-resolved gold: what the policy costs
     metrics["predictions"] = str(_write_predictions(predicted, input_format(config), out / "predictions"))

@@ -44,12 +44,23 @@ class LabelMap:
     @classmethod
     def from_id2label(cls, id2label: dict[int, str] | dict[str, str]) -> LabelMap:
         """Rebuild from a model config, checking the ids still mean the same tags."""
+        label_map, order = cls.from_foreign_id2label(id2label)
+        if order != list(range(label_map.num_labels)):
+            tags = [id2label[k] for k in sorted(id2label, key=int)]  # type: ignore[index]
+            raise ValueError(f"id2label {tags} is not in medadapt order {list(label_map.labels)}")
+        return label_map
+
+    @classmethod
+    def from_foreign_id2label(cls, id2label: dict[int, str] | dict[str, str]) -> tuple[LabelMap, list[int]]:
+        """(label map, column order) for a model trained elsewhere (e.g. run_ner.py sorts its tags): the model's
+        logit columns `order` are the label map's classes, i.e. `logits[..., order]` is in medadapt order.
+        A tag set that is not one complete IOB2/BIOES scheme over its types is refused."""
         tags = [id2label[k] for k in sorted(id2label, key=int)]  # type: ignore[index]
         scheme = "BIOES" if any(t[:2] in ("E-", "S-") for t in tags) else "IOB2"
         label_map = cls(tuple({t[2:] for t in tags if t != OUTSIDE}), scheme)
-        if list(label_map.labels) != tags:
-            raise ValueError(f"id2label {tags} is not in medadapt order {list(label_map.labels)}")
-        return label_map
+        if sorted(label_map.labels) != sorted(tags):
+            raise ValueError(f"id2label {tags} is not a complete {scheme} tag set; expected {list(label_map.labels)}")
+        return label_map, [tags.index(label) for label in label_map.labels]
 
     @property
     def num_labels(self) -> int:

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from medadapt.config import StrictModel
 from medadapt.training import TrainingSection
 
-Pooling = Literal["max", "mean", "attention"]
+Pooling = Literal["max", "mean", "lse", "attention"]
 
 
 class ScreeningDataSection(StrictModel):
@@ -52,8 +52,11 @@ class ChunkingSection(StrictModel):
 
 
 class PoolingSection(StrictModel):
+    """lse: the smooth maximum (1/r)·log(mean(exp(r·x))) with r = `lse_sharpness`; see screening_pooling."""
+
     chunk_to_note: Pooling = "max"
     note_to_patient: Pooling = "max"
+    lse_sharpness: float = Field(1.0, gt=0)
 
 
 class ImbalanceSection(StrictModel):

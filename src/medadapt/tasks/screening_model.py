@@ -90,17 +90,18 @@ class ChunkPoolingClassifier(torch.nn.Module):
         n_notes = len(note_patient)
         n_patients = int(note_patient.max()) + 1 if n_notes else 0
         pooling = self.settings["pooling"]
+        sharpness = float(pooling.get("lse_sharpness", 1.0))  # absent in screening.json files written before lse
         chunk_scores = self.chunk_scorer(chunk_vectors).squeeze(-1) if self.chunk_scorer is not None else None
         note_logits, chunk_weights = segment_pool(
-            chunk_logits, chunk_note, n_notes, pooling["chunk_to_note"], chunk_scores
+            chunk_logits, chunk_note, n_notes, pooling["chunk_to_note"], chunk_scores, sharpness
         )
         note_scores = None
         if self.note_scorer is not None:  # a note's vector: its chunks' vectors pooled like its logits
-            how = pooling["chunk_to_note"] if pooling["chunk_to_note"] != "max" else "mean"
+            how = pooling["chunk_to_note"] if pooling["chunk_to_note"] in ("mean", "attention") else "mean"
             note_vectors, _ = segment_pool(chunk_vectors, chunk_note, n_notes, how, chunk_scores)
             note_scores = self.note_scorer(note_vectors).squeeze(-1)
         logits, note_weights = segment_pool(
-            note_logits, note_patient, n_patients, pooling["note_to_patient"], note_scores
+            note_logits, note_patient, n_patients, pooling["note_to_patient"], note_scores, sharpness
         )
         return ScreeningOutput(logits, note_logits, chunk_logits, chunk_weights, note_weights)
 

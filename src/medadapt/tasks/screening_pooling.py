@@ -1,4 +1,4 @@
-"""Segment pooling: many rows (chunks) → one row per segment (note, patient) by max, mean or attention.
+"""Segment pooling: many rows (chunks) → one row per segment (note, patient) by max, mean, lse or attention.
 
 Batches hold patients with different numbers of notes and chunks, so pooling works on flat tensors with a
 segment index per row (`scatter_reduce` / `index_add`) rather than padded 3-D tensors: no padding rows can leak
@@ -6,8 +6,12 @@ into a max or a softmax, and one code path serves training batches and whole tes
 
 Pooling acts on logits. For mean and attention pooling that is exactly pooling the chunk vectors and then applying
 the (linear) classification head, because the head commutes with weighted averages; for max it is the "any chunk
-shows it" rule of sliding-window screening. Attention weights come from a learned scorer on the chunk's [CLS]
-vector, softmax-normalised within each segment.
+shows it" rule of sliding-window screening. `lse` is the smooth maximum of multiple-instance learning,
+(1/r)·log(mean(exp(r·x))): between mean (r → 0) and max (r → ∞), it keeps the "any chunk shows it" rule once the
+logits spread, while every chunk gets a gradient (its softmax share) from the first step. Hard max sends the
+gradient to one chunk that is arbitrary while the head is untrained, which on the demo data left windows + max
+on a loss plateau for ~450 optimizer steps (see `medadapt.demo.study`). Attention weights come from a learned
+scorer on the chunk's [CLS] vector, softmax-normalised within each segment.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ def segment_pool(
     n_segments: int,
     how: str,
     scores: torch.Tensor | None = None,
+    sharpness: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Pool rows of `values` (shape [rows, k]) into [n_segments, k]; also return each row's weight in its segment.
 
     Weights: attention → the softmax weights; mean → 1/size; max → the share of the k columns the row supplied the
-    maximum for (1 for the arg-max row of a one-logit task). Every segment must have at least one row.
+    maximum for (1 for the arg-max row of a one-logit task); lse → the row's softmax(r·x) share (the gradient of
+    the pooled value), averaged over the k columns. `sharpness` is lse's r. Every segment must have at least one row.
     """
     if values.ndim != 2:
         raise ValueError(f"values must be 2-D [rows, k], got shape {tuple(values.shape)}")
@@ -50,10 +56,20 @@ def segment_pool(
         size = torch.zeros(n_segments, dtype=values.dtype, device=values.device).index_add(0, segment, ones)
         pooled = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device).index_add(0, segment, values)
         return pooled / size.unsqueeze(1), 1.0 / size[segment]
+    if how == "lse":
+        scaled = values * sharpness
+        top = torch.full((n_segments, k), -torch.inf, dtype=values.dtype, device=values.device)
+        top = top.scatter_reduce(0, index, scaled.detach(), reduce="amax", include_self=True)
+        exp = torch.exp(scaled - top[segment])
+        total = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device).index_add(0, segment, exp)
+        ones = torch.ones(len(segment), dtype=values.dtype, device=values.device)
+        size = torch.zeros(n_segments, dtype=values.dtype, device=values.device).index_add(0, segment, ones)
+        pooled = (top + torch.log(total) - torch.log(size).unsqueeze(1)) / sharpness
+        return pooled, (exp / total[segment]).mean(dim=1)
     if how == "attention":
         if scores is None:
             raise ValueError("attention pooling needs a score per row")
         weights = segment_softmax(scores, segment, n_segments)
         pooled = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device)
         return pooled.index_add(0, segment, weights.unsqueeze(1) * values), weights
-    raise ValueError(f"unknown pooling {how!r}; use max, mean or attention")
+    raise ValueError(f"unknown pooling {how!r}; use max, mean, lse or attention")
