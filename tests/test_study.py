@@ -221,13 +221,8 @@ def test_demo_study_is_the_paper_grid_on_the_demo_data(tmp_path):
     study = demo_study(tmp_path, models)
     assert study.synthetic and study.base == "base" and len(study.seeds) >= 3
     jobs = plan(study)
-    ner = [j for j in jobs if j.spec["task"] == "ner"]
-    assert sum(j.kind == "finetune" for j in ner) == 4 * 2 * 3  # models × languages × seeds
-    assert sum(j.kind == "evaluate" for j in ner) == 4 * 2 * 3 * 2  # each run tested on es and ro
-    for task in ("screening", "screening-head"):  # base and clinical × 3 seeds, windows vs head-only truncation
-        runs = [j for j in jobs if j.spec["task"] == task and j.kind == "finetune"]
-        assert sorted({j.spec["model"] for j in runs}) == ["base", "clinical"] and len(runs) == 2 * 3
-    assert [(c.task, c.baseline) for c in study.contrasts] == [("screening", "screening-head")]
+    assert sum(j.kind == "finetune" for j in jobs) == 4 * 2 * 3  # models × languages × seeds
+    assert sum(j.kind == "evaluate" for j in jobs) == 4 * 2 * 3 * 2  # each run tested on es and ro
 
 
 def test_screening_training_data_for_joint_and_few_shot_settings(tmp_path):

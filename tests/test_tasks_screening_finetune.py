@@ -121,7 +121,12 @@ def test_saved_model_loads_in_plain_transformers_and_evaluate_reproduces(windows
 
 
 @pytest.mark.parametrize(
-    "pooling", [{"chunk_to_note": "attention", "note_to_patient": "attention"}, {"chunk_to_note": "mean"}]
+    "pooling",
+    [
+        {"chunk_to_note": "attention", "note_to_patient": "attention"},
+        {"chunk_to_note": "mean"},
+        {"chunk_to_note": "lse", "note_to_patient": "lse", "lse_sharpness": 2.0},
+    ],
 )
 def test_other_poolings_and_losses_run_and_save(task, tmp_path, pooling):
     config = _config(
@@ -138,6 +143,7 @@ def test_other_poolings_and_losses_run_and_save(task, tmp_path, pooling):
     assert report["train"]["downsampled_to"] == 2 * report["train"]["labels"]["1"]
     model = ChunkPoolingClassifier.from_pretrained(tmp_path / "run" / "seed-1" / "best-model")
     assert (model.chunk_scorer is not None) == (pooling["chunk_to_note"] == "attention")
+    assert model.settings["pooling"] == config.pooling.model_dump()  # the saved model pools as it was trained
 
 
 def test_multiclass_task_through_the_cli(task, tmp_path):

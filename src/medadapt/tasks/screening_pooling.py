@@ -8,9 +8,9 @@ Pooling acts on logits. For mean and attention pooling that is exactly pooling t
 the (linear) classification head, because the head commutes with weighted averages; for max it is the "any chunk
 shows it" rule of sliding-window screening. `lse` is the smooth maximum of multiple-instance learning,
 (1/r)·log(mean(exp(r·x))): between mean (r → 0) and max (r → ∞), it keeps the "any chunk shows it" rule once the
-logits spread, while every chunk gets a gradient (its softmax share) from the first step. Hard max sends the
-gradient to one chunk that is arbitrary while the head is untrained, which on the demo data left windows + max
-on a loss plateau for ~450 optimizer steps (see `medadapt.demo.study`). Attention weights come from a learned
+logits spread, while every chunk gets a gradient (its softmax share) from the first step instead of only the
+arg-max chunk, which is arbitrary while the head is untrained. (Measured on the demo data: this alone does not
+shorten the windows plateau described in `medadapt.demo.study`.) Attention weights come from a learned
 scorer on the chunk's [CLS] vector, softmax-normalised within each segment.
 """
 
