@@ -19,13 +19,27 @@ from __future__ import annotations
 import torch
 
 
+def _segment_logsumexp(x: torch.Tensor, segment: torch.Tensor, n_segments: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-sum-exp per segment [n_segments, ...], softmax of each row within its segment [rows, ...]) over the
+    rows of `x` ([rows] or [rows, k], column by column); stable: the segment max is subtracted first (it is held
+    constant for the gradient, which it cancels out of exactly)."""
+    index = segment.view(-1, *([1] * (x.ndim - 1))).expand_as(x)
+    top = torch.full((n_segments, *x.shape[1:]), -torch.inf, dtype=x.dtype, device=x.device)
+    top = top.scatter_reduce(0, index, x.detach(), reduce="amax", include_self=True)
+    exp = torch.exp(x - top[segment])
+    total = torch.zeros_like(top).index_add(0, segment, exp)
+    return top + torch.log(total), exp / total[segment]
+
+
+def _segment_sizes(segment: torch.Tensor, n_segments: int, like: torch.Tensor) -> torch.Tensor:
+    """Rows per segment, in `like`'s dtype and device."""
+    ones = torch.ones(len(segment), dtype=like.dtype, device=like.device)
+    return torch.zeros(n_segments, dtype=like.dtype, device=like.device).index_add(0, segment, ones)
+
+
 def segment_softmax(scores: torch.Tensor, segment: torch.Tensor, n_segments: int) -> torch.Tensor:
     """Softmax of `scores` (rows) within each segment; stable (segment max subtracted)."""
-    top = torch.full((n_segments,), -torch.inf, dtype=scores.dtype, device=scores.device)
-    top = top.scatter_reduce(0, segment, scores, reduce="amax", include_self=True)
-    exp = torch.exp(scores - top[segment])
-    total = torch.zeros(n_segments, dtype=scores.dtype, device=scores.device).index_add(0, segment, exp)
-    return exp / total[segment]
+    return _segment_logsumexp(scores, segment, n_segments)[1]
 
 
 def segment_pool(
@@ -52,20 +66,13 @@ def segment_pool(
         weights = (values == pooled[segment]).to(values.dtype).mean(dim=1)
         return pooled, weights
     if how == "mean":
-        ones = torch.ones(len(segment), dtype=values.dtype, device=values.device)
-        size = torch.zeros(n_segments, dtype=values.dtype, device=values.device).index_add(0, segment, ones)
+        size = _segment_sizes(segment, n_segments, values)
         pooled = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device).index_add(0, segment, values)
         return pooled / size.unsqueeze(1), 1.0 / size[segment]
     if how == "lse":
-        scaled = values * sharpness
-        top = torch.full((n_segments, k), -torch.inf, dtype=values.dtype, device=values.device)
-        top = top.scatter_reduce(0, index, scaled.detach(), reduce="amax", include_self=True)
-        exp = torch.exp(scaled - top[segment])
-        total = torch.zeros(n_segments, k, dtype=values.dtype, device=values.device).index_add(0, segment, exp)
-        ones = torch.ones(len(segment), dtype=values.dtype, device=values.device)
-        size = torch.zeros(n_segments, dtype=values.dtype, device=values.device).index_add(0, segment, ones)
-        pooled = (top + torch.log(total) - torch.log(size).unsqueeze(1)) / sharpness
-        return pooled, (exp / total[segment]).mean(dim=1)
+        total, shares = _segment_logsumexp(values * sharpness, segment, n_segments)
+        size = _segment_sizes(segment, n_segments, values)
+        return (total - torch.log(size).unsqueeze(1)) / sharpness, shares.mean(dim=1)
     if how == "attention":
         if scores is None:
             raise ValueError("attention pooling needs a score per row")
