@@ -4,8 +4,8 @@
 1. Data: the demo's synthetic Dutch screening task, generated into the work folder (unless `--data` names a demo
    data folder): the test patients at real record length (`medadapt.demo.screening.LONG_RECORDS`: 2-4 notes of
    430-800 words, thousands of subword tokens per patient), train and dev at the demo's shorter `DEMO_RECORDS`
-   (1-2 notes of 330-470 words) so that fine-tuning on 2 CPU cores is affordable and actually learns (160 long
-   records did not); the chunk classifier does not care how many chunks a record has. `--patients` per split.
+   (1-2 notes of 130-200 words) so that fine-tuning on 2 CPU cores is affordable (160 long records did not
+   learn); the chunk classifier does not care how many chunks a record has. `--patients` per split.
    Each patient's notes are merged newest-first into one record, as the real task does (../shared/TASKS.md),
    and the decisive sentence is often far from the start.
 2. Model: `--model` (default: the offline multilingual-e5-small from shared/tools) with its vocabulary trimmed to the

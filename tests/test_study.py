@@ -221,8 +221,14 @@ def test_demo_study_is_the_paper_grid_on_the_demo_data(tmp_path):
     study = demo_study(tmp_path, models)
     assert study.synthetic and study.base == "base" and len(study.seeds) >= 3
     jobs = plan(study)
-    assert sum(j.kind == "finetune" for j in jobs) == 4 * 2 * 3  # models × languages × seeds
-    assert sum(j.kind == "evaluate" for j in jobs) == 4 * 2 * 3 * 2  # each run tested on es and ro
+    ner = [j for j in jobs if j.spec.get("task") == "ner"]
+    assert sum(j.kind == "finetune" for j in ner) == 4 * 2 * 3  # models × languages × seeds
+    assert sum(j.kind == "evaluate" for j in ner) == 4 * 2 * 3 * 2  # each run tested on es and ro
+    windows = [j for j in jobs if j.spec.get("task") == "screening" and j.kind == "finetune"]
+    head = [j for j in jobs if j.spec.get("task") == "screening-head128" and j.kind == "finetune"]
+    assert sorted({j.spec["model"] for j in windows}) == ["base", "clinical"] and len(windows) == 2 * 3
+    assert {j.spec["model"] for j in head} == {"base"} and len(head) == 3
+    assert [(c.task, c.baseline) for c in study.contrasts] == [("screening", "screening-head128")]
 
 
 def test_screening_training_data_for_joint_and_few_shot_settings(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
 from medadapt.cli import main
 from medadapt.config import build_config
@@ -144,6 +144,21 @@ def test_other_poolings_and_losses_run_and_save(task, tmp_path, pooling):
     model = ChunkPoolingClassifier.from_pretrained(tmp_path / "run" / "seed-1" / "best-model")
     assert (model.chunk_scorer is not None) == (pooling["chunk_to_note"] == "attention")
     assert model.settings["pooling"] == config.pooling.model_dump()  # the saved model pools as it was trained
+
+
+def test_token_pooled_chunks_learn_save_as_token_classifier_and_evaluate_the_same(task, tmp_path):
+    config = _config(task, tmp_path / "token", pooling={"token_to_chunk": "max"}, training={"epochs": 6, "lr": 1e-3})
+    metrics = finetune_screening(config, show_progress=False)
+    assert metrics["test"]["patient"]["auroc"] >= 0.9
+    best = tmp_path / "token" / "best-model"
+    plain = AutoModelForTokenClassification.from_pretrained(best)  # a plain transformers token classifier
+    ours = ChunkPoolingClassifier.from_pretrained(best)
+    assert ours.settings["pooling"]["token_to_chunk"] == "max"
+    for (name, a), b in zip(plain.state_dict().items(), ours.encoder.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    main(["evaluate", "screening", "--model", str(best), "--data", config.data.test, "--out", str(tmp_path / "ev")])
+    evaluated = json.loads((tmp_path / "ev" / "metrics.json").read_text())["eval"]["patient"]
+    assert evaluated["auroc"] == pytest.approx(metrics["test"]["patient"]["auroc"], abs=1e-6)
 
 
 def test_multiclass_task_through_the_cli(task, tmp_path):

@@ -9,6 +9,7 @@ from sklearn.metrics import average_precision_score
 
 from medadapt.metrics.classification import binary_metrics
 from medadapt.metrics.stats import auprc_from_rows, threshold_metrics_from_rows
+from medadapt.tasks.screening_model import pool_tokens
 from medadapt.tasks.screening_pooling import segment_pool
 
 
@@ -79,6 +80,21 @@ def test_lse_is_stable_for_large_logits():
     values = torch.tensor([[1000.0], [999.0], [-1000.0]])
     pooled, weights = segment_pool(values, torch.tensor([0, 0, 0]), 1, "lse", sharpness=5.0)
     assert torch.isfinite(pooled).all() and torch.isfinite(weights).all()
+
+
+@pytest.mark.parametrize("how", ["max", "lse"])
+def test_token_pooling_matches_reference_and_ignores_padding(how):
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(4, 9, 2, generator=g) * 3
+    lengths = [9, 5, 1, 7]
+    mask = torch.tensor([[1] * n + [0] * (9 - n) for n in lengths])
+    poisoned = logits.clone()
+    poisoned[mask == 0] = 1e6  # padding positions must never win a max or weigh in a smooth max
+    pooled = pool_tokens(poisoned, mask, how, sharpness=2.0)
+    for c, n in enumerate(lengths):
+        real = logits[c, :n]
+        expected = real.max(dim=0).values if how == "max" else (torch.logsumexp(2 * real, dim=0) - np.log(n)) / 2
+        torch.testing.assert_close(pooled[c], expected)
 
 
 def test_attention_on_logits_equals_attention_on_vectors_then_linear_head():

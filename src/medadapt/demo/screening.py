@@ -14,15 +14,20 @@ one kind:
 
 Positives are ~18% (the real task has ~10%; the demo's small splits need positives in every split). For most
 positive and hard-negative patients the decisive sentence sits beyond `RecordShape.late_min_words` words of
-routine content in its note, i.e. past the first 512 subword tokens (the demo tokenizer spends ~1.8 tokens per
-Dutch word), so a model that truncates records cannot solve them: sliding windows are needed, as in the study.
+routine content in its note, i.e. past the first chunk a truncating model reads, so a model that truncates
+records cannot solve them: sliding windows are needed, as in the study.
 
-Two record shapes: `LONG_RECORDS` (2-4 notes of 430-800 words, thousands of tokens per patient, like the real
-records; `bench/screening.py` tests on them) and `DEMO_RECORDS` (1-2 notes of 330-470 words, ~700-1,500
-tokens), which the demo data use because a learnable set needs hundreds of patients and 2 CPU cores cannot afford
-hundreds of long records: with 160 long records no learner separated the classes (TF-IDF test AUROC 0.55, the
-demo encoders 0.47-0.53); 400-800 records of 1-2 notes of 430-700 words gave TF-IDF 0.66-0.69 (measured while
-choosing this shape; see `medadapt.demo.study` for the encoders).
+Two record shapes, one per scale of model:
+- `LONG_RECORDS` (2-4 notes of 430-800 words, thousands of subword tokens per patient, evidence beyond the first
+  512 tokens) are real-length records for a real encoder: `bench/screening.py` tests on them.
+- `DEMO_RECORDS` (1-2 notes of 130-200 words, ~270-500 demo-tokenizer tokens per patient, evidence beyond the
+  first 128 tokens for ~83% of patients with evidence) are for the demo encoders, which are pre-trained on
+  128-token blocks: for them 128 tokens is what 512 is for mBERT, so head-128 truncation is the demo's
+  head-512 baseline. Why so short: a learnable demo set needs many positive patients, and 2 CPU cores cannot
+  afford hundreds of long records. Measured (2026-12-04, nl, the demo's clinical encoder, windows of 128,
+  token-lse pooling, 1:1 down-sampling, 5 epochs): 1,000 training patients of this shape give test AUROC 0.79
+  (head-128: 0.64), while 400 patients of 1-2 notes of 330-470 words stayed near chance in every setting tried
+  (see `medadapt.demo.study`).
 
 Negated indicator mentions also occur in positive patients and "never tested" remarks in every kind, so neither
 is a shortcut. The note's `meta.evidence_char_offset` marks the
@@ -62,7 +67,7 @@ class RecordShape:
 
 
 LONG_RECORDS = RecordShape()
-DEMO_RECORDS = RecordShape(notes=(1, 2), words=(330, 470), late_min_words=320)
+DEMO_RECORDS = RecordShape(notes=(1, 2), words=(130, 200), late_min_words=75)
 
 
 @dataclass(frozen=True)

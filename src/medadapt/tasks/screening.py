@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification
 
 from medadapt.config import build_config, write_resolved_config
 from medadapt.errors import ConfigError, InputError, ModelLoadError
@@ -49,7 +48,7 @@ from medadapt.tasks.screening_eval import (
     write_reliability,
 )
 from medadapt.tasks.screening_loss import make_loss
-from medadapt.tasks.screening_model import FORMAT_VERSION, ChunkPoolingClassifier, hf_label_config
+from medadapt.tasks.screening_model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
 from medadapt.tasks.screening_predict import make_collate, score_split
 from medadapt.training import process_state, run_seeds, train
 
@@ -81,11 +80,12 @@ def model_settings(config: ScreeningConfig, space: LabelSpace) -> dict[str, Any]
 
 
 def build_model(config: ScreeningConfig, space: LabelSpace) -> ChunkPoolingClassifier:
+    settings = model_settings(config, space)
     try:
-        encoder = AutoModelForSequenceClassification.from_pretrained(config.model, **hf_label_config(space))
+        encoder = encoder_class(settings).from_pretrained(config.model, **hf_label_config(space))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load model {config.model!r}: {exc}. {OFFLINE_ADVICE}") from exc
-    return ChunkPoolingClassifier(encoder, model_settings(config, space))
+    return ChunkPoolingClassifier(encoder, settings)
 
 
 def _dev_metrics(

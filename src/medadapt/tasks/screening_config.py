@@ -15,6 +15,7 @@ from medadapt.config import StrictModel
 from medadapt.training import TrainingSection
 
 Pooling = Literal["max", "mean", "lse", "attention"]
+TokenPooling = Literal["cls", "max", "lse"]
 
 
 class ScreeningDataSection(StrictModel):
@@ -52,8 +53,14 @@ class ChunkingSection(StrictModel):
 
 
 class PoolingSection(StrictModel):
-    """lse: the smooth maximum (1/r)·log(mean(exp(r·x))) with r = `lse_sharpness`; see screening_pooling."""
+    """lse: the smooth maximum (1/r)·log(mean(exp(r·x))) with r = `lse_sharpness`; see screening_pooling.
 
+    `token_to_chunk` says where a chunk's score comes from: `cls` is the usual sequence-classification head on the
+    [CLS] vector; `max` / `lse` score every token with a token-classification head and pool the token logits, so
+    a decisive phrase anywhere in a chunk reaches the loss directly instead of through [CLS] attention (see
+    screening_model for why and what it measured)."""
+
+    token_to_chunk: TokenPooling = "cls"
     chunk_to_note: Pooling = "max"
     note_to_patient: Pooling = "max"
     lse_sharpness: float = Field(1.0, gt=0)

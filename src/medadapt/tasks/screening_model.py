@@ -2,6 +2,14 @@
 
 Saved as a normal `save_pretrained` folder (safetensors) that `transformers` loads without medadapt: it is a
 chunk classifier (binary tasks: one logit, `problem_type` multi-label so a plain pipeline applies a sigmoid).
+With `pooling.token_to_chunk: max | lse` it is a token classifier instead (`AutoModelForTokenClassification`):
+every token gets the logit(s) and the chunk's score is their maximum (or smooth maximum) over the chunk.
+
+Why token pooling exists: screening evidence is one phrase among hundreds of routine tokens, and the label is
+per patient. A [CLS] head can only see that phrase once attention has learnt to route it to [CLS] — a signal
+that has to travel through every layer from a patient-level loss, and which MLM pre-training never trained
+([CLS] gets no MLM loss). Scoring each token puts the phrase's own contextual vector (which MLM did train) one
+linear layer from the loss. Measured on the demo data in `medadapt.demo.study`.
 Beside it, `screening.json` records what turns chunk scores into a patient decision — chunking, pooling, labels,
 the operating threshold chosen on dev — and `screening_pooling.safetensors` the attention scorers, if any.
 """
@@ -15,7 +23,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
 from medadapt.errors import ModelLoadError
 from medadapt.tasks.screening_data import LabelSpace
@@ -53,6 +61,27 @@ def hf_label_config(space: LabelSpace) -> dict[str, Any]:
     }
 
 
+def encoder_class(settings: dict[str, Any]) -> type:
+    """The plain transformers class the saved chunk classifier loads with (files written before token pooling
+    existed have no `token_to_chunk`: they are [CLS] sequence classifiers)."""
+    if settings["pooling"].get("token_to_chunk", "cls") == "cls":
+        return AutoModelForSequenceClassification
+    return AutoModelForTokenClassification
+
+
+def pool_tokens(token_logits: torch.Tensor, attention_mask: torch.Tensor, how: str, sharpness: float) -> torch.Tensor:
+    """[chunks, tokens, k] token logits → [chunks, k] chunk logits over the attended tokens (padding never counts):
+    max, or lse = (1/r)·log(mean over tokens of exp(r·x))."""
+    attended = attention_mask.bool().unsqueeze(-1)
+    masked = token_logits.masked_fill(~attended, -torch.inf)
+    if how == "max":
+        return masked.amax(dim=1)
+    if how == "lse":
+        n_tokens = attended.sum(dim=1).to(token_logits.dtype)
+        return (torch.logsumexp(masked * sharpness, dim=1) - torch.log(n_tokens)) / sharpness
+    raise ValueError(f"unknown token pooling {how!r}; use cls, max or lse")
+
+
 class ChunkPoolingClassifier(torch.nn.Module):
     """Encoder + classification head per chunk, then chunk → note → patient pooling (see screening_pooling)."""
 
@@ -78,7 +107,12 @@ class ChunkPoolingClassifier(torch.nn.Module):
     def score_chunks(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(chunk logits [c, k], chunk [CLS] vectors [c, hidden]) for a padded batch of chunks."""
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        return out.logits, out.hidden_states[-1][:, 0]
+        pooling = self.settings["pooling"]
+        how = pooling.get("token_to_chunk", "cls")
+        if how == "cls":
+            return out.logits, out.hidden_states[-1][:, 0]
+        sharpness = float(pooling.get("lse_sharpness", 1.0))
+        return pool_tokens(out.logits.float(), attention_mask, how, sharpness), out.hidden_states[-1][:, 0]
 
     def pool(
         self,
@@ -138,7 +172,7 @@ class ChunkPoolingClassifier(torch.nn.Module):
         if settings.get("format_version") != FORMAT_VERSION:
             raise ModelLoadError(f"{spec}: format_version {settings.get('format_version')} is not {FORMAT_VERSION}")
         try:
-            encoder = AutoModelForSequenceClassification.from_pretrained(folder)
+            encoder = encoder_class(settings).from_pretrained(folder)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"cannot load the chunk classifier in {folder}: {exc}") from exc
         model = cls(encoder, settings)
