@@ -115,3 +115,20 @@ def test_conll_files_pair_by_order(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 0
     metrics = json.loads(out.read_text())
     assert metrics["strict"]["micro"]["tp"] == 1 and metrics["lenient"]["micro"]["tp"] == 2
+
+
+def test_gold_labels_from_annotator_notes(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Mantra GSC gold (type = CUI) against predictions labelled with UMLS groups: perfect when the groups agree."""
+    gold = shared_data / "multi" / "mantra-gsc" / "Mantra-GSC" / "Dutch"
+    docs = list(read_documents([gold], "brat", brat_label_from_note="umls_group"))
+    write_documents([dataclasses.replace(d, meta={}) for d in docs], tmp_path / "pred", "brat")
+    out = tmp_path / "m.json"
+    code, _, _ = _run(capsys, "--gold", gold, "--pred", tmp_path / "pred", "--out", out, "--gold-label-from-note",
+                      "umls_group")  # fmt: skip
+    assert code == 0
+    metrics = json.loads(out.read_text())
+    assert metrics["strict"]["micro"]["f1"] == 1.0 and "DISO" in metrics["strict"]["per_type"]
+    code, _, _ = _run(capsys, "--gold", gold, "--pred", tmp_path / "pred", "--out", out)  # CUIs vs groups
+    assert json.loads(out.read_text())["strict"]["micro"]["f1"] == 0.0

@@ -17,6 +17,7 @@ from medadapt.io import (
     write_brat,
     write_documents,
 )
+from medadapt.io.brat import UMLS_GROUPS
 
 TEXT = "El paciente presenta dolor\ntorácico y fiebre alta.\n"
 ANN = (
@@ -174,3 +175,60 @@ def test_mismatched_offsets_are_repaired_nearby_when_asked(tmp_path: Path) -> No
     # a window too small to reach the text still fails, naming the line
     with pytest.raises(InputError, match=r"line 2"):
         list(read_documents([tmp_path], "brat", brat_repair=1))
+
+
+MANTRA_LIKE = (
+    "T1\tC0011849 3 11\tdiabetes\n"
+    '#1\tAnnotatorNotes T1\t"C0011849", "Diabetes Mellitus", "Disease or Syndrome" ,"DISO"\n'
+    "T2\tC0021641 16 23\tinsulin\n"
+    '#2\tAnnotatorNotes T2\t"C0021641", "Insulin", "Hormone" ,"CHEM"\n'
+)
+
+
+def test_labels_from_annotator_notes_keep_the_original_types(tmp_path: Path) -> None:
+    (tmp_path / "d.txt").write_text("De diabetes met insulin.\n")
+    (tmp_path / "d.ann").write_text(MANTRA_LIKE)
+    (doc,) = read_documents([tmp_path], "brat", brat_label_from_note="umls_group")
+    assert [(s.start, s.end, s.label) for s in doc.spans] == [(3, 11, "DISO"), (16, 23, "CHEM")]
+    assert doc.meta["brat_types"] == {"T1": "C0011849", "T2": "C0021641"}
+    (plain,) = read_documents([tmp_path], "brat")  # without the option the CUIs stay the labels
+    assert [s.label for s in plain.spans] == ["C0011849", "C0021641"]
+    write_brat(doc, tmp_path / "out")  # notes are kept: the CUI survives the relabelling on disk
+    assert '"C0011849"' in (tmp_path / "out" / "d.ann").read_text()
+    # Mantra GSC swaps the last two fields on some lines
+    swapped = MANTRA_LIKE.replace('"Hormone" ,"CHEM"', '"CHEM" ,"Amino Acid or Hormone"')
+    (tmp_path / "d.ann").write_text(swapped)
+    (doc,) = read_documents([tmp_path / "d.txt"], "brat", brat_label_from_note="umls_group")
+    assert [s.label for s in doc.spans] == ["DISO", "CHEM"]
+    with pytest.raises(InputError, match="line 4"):
+        list(read_documents([tmp_path / "d.txt"], "brat", brat_label_from_note="last_field"))
+
+
+@pytest.mark.parametrize(
+    ("ann", "line", "says"),
+    [
+        (MANTRA_LIKE.split("#2")[0], 3, "T2 has no AnnotatorNotes"),
+        ("T1\tC0011849 3 11\tdiabetes\n#1\tAnnotatorNotes T1\tDiabetes Mellitus, disease\n", 2, "no label field"),
+    ],
+)
+def test_missing_note_label_names_the_line(tmp_path: Path, ann: str, line: int, says: str) -> None:
+    (tmp_path / "d.txt").write_text("De diabetes met insulin.\n")
+    (tmp_path / "d.ann").write_text(ann)
+    with pytest.raises(InputError) as caught:
+        list(read_documents([tmp_path], "brat", brat_label_from_note="umls_group"))
+    message = str(caught.value)
+    assert f"d.ann, line {line}" in message and says in message
+
+
+def test_mantra_gsc_reads_every_entity_with_a_umls_group(shared_data: Path) -> None:
+    root = shared_data / "multi" / "mantra-gsc" / "Mantra-GSC"
+    for lang, folder in (("nl", "Dutch"), ("es", "Spanish")):
+        docs = list(read_documents([root / folder], "brat", lang=lang, brat_label_from_note="umls_group"))
+        t_lines = sum(
+            line.startswith("T") for ann in (root / folder).rglob("*.ann") for line in ann.read_text().splitlines()
+        )
+        spans = [s for d in docs for s in d.spans]
+        assert len(spans) == t_lines > 400  # no entity lost
+        groups = Counter(s.label for s in spans)
+        assert {"DISO", "CHEM", "PROC", "ANAT"} <= set(groups), groups
+        assert all(set(label.split("|")) <= UMLS_GROUPS for label in groups)

@@ -201,6 +201,10 @@ def test_shipped_study_files_validate_and_plan():
     assert set(transfer.tasks["ner"].languages) == {"es", "ro"}
     settings = {j.spec["setting"] for j in plan(transfer) if j.kind == "finetune"}
     assert settings == {"es", "ro", "joint", "es+10ro", "es+50ro", "ro+10es", "ro+50es"}
+    three = load_study(root / "transfer" / "umls-es-ro-nl.yaml")
+    jobs = plan(three)
+    assert {j.spec["setting"] for j in jobs if j.kind == "finetune"} == {"es", "ro", "nl"}
+    assert sum(j.kind == "evaluate" for j in jobs) == 3 * 3 * len(three.seeds)  # the full 3×3 matrix per seed
 
 
 def test_task_model_filter_and_its_validation(study_file):

@@ -23,6 +23,11 @@ from medadapt.errors import ConfigError, InputError
 app = typer.Typer(help="Evaluate predictions against gold annotations.", no_args_is_help=True)
 
 
+class NoteLabel(StrEnum):
+    last_field = "last_field"
+    umls_group = "umls_group"
+
+
 class PairBy(StrEnum):
     id = "id"
     order = "order"
@@ -81,6 +86,13 @@ def ner(
     pair_by: Annotated[
         PairBy, typer.Option("--pair-by", help="Pair documents by id, or by reading order (CoNLL files).")
     ] = PairBy.id,
+    gold_label_from_note: Annotated[
+        NoteLabel | None,
+        typer.Option(
+            "--gold-label-from-note",
+            help="BRAT gold: take each entity's label from its AnnotatorNotes (Mantra GSC: umls_group).",
+        ),
+    ] = None,
 ) -> None:
     """Entity P/R/F1 per type, strict (exact span and type) and lenient (overlap, same type), micro and macro."""
     from rich.console import Console
@@ -91,7 +103,9 @@ def ner(
 
     mapping = load_label_map(label_map) if label_map is not None else None
     wanted = _parse_labels(labels)
-    gold_docs = list(read_documents(gold, fmt.value))
+    gold_docs = list(
+        read_documents(gold, fmt.value, brat_label_from_note=gold_label_from_note and gold_label_from_note.value)
+    )
     pred_docs: Iterable[Document] = read_documents(pred, fmt.value)
     if pair_by is PairBy.order:
         pred_docs = _in_gold_order(gold_docs, pred_docs, pred)

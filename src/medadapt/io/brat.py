@@ -7,11 +7,21 @@ with both strings. Every other annotation line (R, E, A, M, N, #, *) is kept ver
 which `write_brat` writes back, so relations, attributes and notes are never lost. Text is read without
 newline translation and with any BOM kept, because offsets count characters as stored (MEDDOCAN counts its
 BOM).
+
+`label_from_note` is for corpora whose entity type is an identifier and whose class sits in the entity's
+`AnnotatorNotes` line — Mantra GSC: type `C0242444`, note `"C0242444", "Population at Risk", "Population
+Group" ,"LIVB"`. `"last_field"` takes the note's last comma-separated field (quotes and spaces stripped);
+`"umls_group"` takes the field made of UMLS semantic-group codes, because Mantra GSC swaps the last two fields on
+some lines (`"OBJC" ,"Manufactured Object"`) and gives two groups for some concepts (`"OBJC|CHEM"`, kept as
+written for a label map to resolve). The original type stays readable in `meta["brat_types"]` and the note line
+itself is kept, so nothing is lost. A span without such a note is an error naming the .ann line, never a silently
+dropped or mislabelled entity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from medadapt.documents import Document, Span
@@ -90,7 +100,70 @@ def parse_text_bound(
     return Span(start, end, label, fragments if len(fragments) > 1 else (), tid)
 
 
-def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | None = None, repair: int = 0) -> Document:
+def _note_target(line: str) -> tuple[str, str] | None:
+    """(target id, note text) of an `#1<TAB>AnnotatorNotes T1<TAB>note` line; None for other comment lines."""
+    parts = line.split("\t", 2)
+    if len(parts) != 3:
+        return None
+    kind, _, target = parts[1].partition(" ")
+    return (target.strip(), parts[2]) if kind == "AnnotatorNotes" and target.strip() else None
+
+
+UMLS_GROUPS = frozenset(
+    "ACTI ANAT CHEM CONC DEVI DISO GENE GEOG LIVB OBJC OCCU ORGA PHEN PHYS PROC".split()
+)  # the 15 UMLS semantic groups (McCray et al.)
+NOTE_LABEL_RULES = ("last_field", "umls_group")
+
+
+def _label_from_note(note: str, rule: str) -> str | None:
+    """The label a note gives under `rule`, or None when it gives none (see module doc)."""
+    fields = [field.strip().strip('"').strip() for field in note.split(",")]
+    if rule == "last_field":
+        label = fields[-1]
+        return label if label and " " not in label else None
+    if rule == "umls_group":
+        return next((f for f in fields if f and set(f.split("|")) <= UMLS_GROUPS), None)
+    raise ValueError(f"unknown label_from_note rule {rule!r}; use one of {', '.join(NOTE_LABEL_RULES)}")
+
+
+def _labels_from_notes(
+    doc: Document, notes: dict[str, tuple[int, str]], lines: dict[str, int], ann: Path, rule: str
+) -> None:
+    """Relabel every span of `doc` from its AnnotatorNotes line (see module doc); the old types go to meta."""
+    types: dict[str, str] = {}
+    relabelled = []
+    for span in doc.spans:
+        tid = span.id or ""
+        if tid not in notes:
+            raise BadInput(
+                ann,
+                "BRAT label missing",
+                f"{tid} has no AnnotatorNotes line to take its label from (label_from_note is set)",
+                line=lines[tid],
+            )
+        number, note = notes[tid]
+        label = _label_from_note(note, rule)
+        if label is None:
+            raise BadInput(
+                ann,
+                "BRAT label missing",
+                f"the AnnotatorNotes of {tid} has no label field ({rule}): {_short(note)}",
+                line=number,
+            )
+        types[tid] = span.label
+        relabelled.append(replace(span, label=label))
+    doc.spans[:] = relabelled
+    doc.meta["brat_types"] = types
+
+
+def read_brat_document(
+    txt_path: Path,
+    ann_path: Path | None,
+    *,
+    lang: str | None = None,
+    repair: int = 0,
+    label_from_note: str | None = None,
+) -> Document:
     """Read one text + annotation pair. `ann_path=None` (no .ann beside the text) gives a document without
     spans, marked `meta["brat_ann"] = None` so the missing file stays visible; an empty .ann is a document
     without spans."""
@@ -109,6 +182,8 @@ def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | Non
     other: list[str] = []
     repairs: list[dict] = []
     seen: set[str] = set()
+    span_lines: dict[str, int] = {}
+    notes: dict[str, tuple[int, str]] = {}
     for number, raw in enumerate(read_text(ann_path).split("\n"), 1):
         line = raw[:-1] if raw.endswith("\r") else raw
         if not line.strip():
@@ -118,13 +193,19 @@ def read_brat_document(txt_path: Path, ann_path: Path | None, *, lang: str | Non
             if span.id in seen:
                 raise BadInput(ann_path, "duplicate BRAT id", f"{span.id} appears twice", line=number)
             seen.add(span.id or "")
+            span_lines[span.id or ""] = number
             doc.spans.append(span)
         elif line.startswith(OTHER_PREFIXES):
             other.append(line)
+            note = _note_target(line) if line.startswith("#") else None
+            if note is not None:
+                notes[note[0]] = (number, note[1])
         else:
             raise BadInput(ann_path, "malformed BRAT line", f"unknown annotation kind: {_short(line)}", line=number)
     if other:
         doc.meta["brat_other"] = other
+    if label_from_note is not None:
+        _labels_from_notes(doc, notes, span_lines, ann_path, label_from_note)
     if repairs:
         doc.meta["brat_repairs"] = repairs
     return doc

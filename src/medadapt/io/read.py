@@ -62,6 +62,7 @@ def read_documents(
     scheme: str = "auto",
     sentences_as_documents: bool = False,
     brat_repair: int = 0,
+    brat_label_from_note: str | None = None,
 ) -> Iterator[Document]:
     """Stream documents from files, folders and globs (see module doc); returns a generator.
 
@@ -71,6 +72,8 @@ def read_documents(
     `label_column`: CoNLL label column index (default last), or for CSV/TSV the label column name/index.
     `scheme`/`sentences_as_documents`: CoNLL options. `brat_repair=N`: a BRAT span whose text is not at its offsets
     is moved to the nearest occurrence of its text within N characters (recorded in `meta["brat_repairs"]`).
+    `brat_label_from_note`: "last_field" or "umls_group": BRAT labels come from each entity's AnnotatorNotes
+    (Mantra GSC; see brat.py).
     With `skip_bad`, bad items are recorded in `report` (or logged as warnings when no report is given) and
     reading continues; without it the first one raises.
     """
@@ -88,6 +91,7 @@ def read_documents(
         "scheme": scheme,
         "sentences_as_documents": sentences_as_documents,
         "brat_repair": brat_repair,
+        "brat_label_from_note": brat_label_from_note,
     }
     return _read_all(paths, fmt, on_bad, fields, options)
 
@@ -143,7 +147,9 @@ def _read_file(
     if kind == "brat":
         repair = options["brat_repair"]
         assert isinstance(repair, int)
-        yield from _read_brat(path, lang, listed, repair)
+        from_note = options["brat_label_from_note"]
+        assert from_note is None or isinstance(from_note, str)
+        yield from _read_brat(path, lang, listed, repair, from_note)
     elif kind == "text":
         yield read_text_file(path, lang=lang)
     elif kind == "lines":
@@ -171,13 +177,15 @@ def _read_file(
         raise AssertionError(kind)
 
 
-def _read_brat(path: Path, lang: str | None, listed: set[Path], repair: int = 0) -> Iterator[Document]:
+def _read_brat(
+    path: Path, lang: str | None, listed: set[Path], repair: int = 0, from_note: str | None = None
+) -> Iterator[Document]:
     """A .txt is read with its .ann; an .ann is skipped when its .txt is read too, an error when alone."""
     if base_suffix(path) == ".ann":
         txt = sibling_txt(path)
         if txt is None:
             raise BadInput(path, "BRAT annotations without text", f"no {path.stem}.txt beside it")
         if txt not in listed:
-            yield read_brat_document(txt, path, lang=lang, repair=repair)
+            yield read_brat_document(txt, path, lang=lang, repair=repair, label_from_note=from_note)
         return
-    yield read_brat_document(path, sibling_ann(path), lang=lang, repair=repair)
+    yield read_brat_document(path, sibling_ann(path), lang=lang, repair=repair, label_from_note=from_note)

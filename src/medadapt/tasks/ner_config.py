@@ -26,6 +26,8 @@ class DataSection(StrictModel):
     label_column: int | None = None  # CoNLL label column (default: the last)
     lang: str | None = None  # default language for documents that do not carry one (text normalisation)
     brat_repair: int = Field(0, ge=0)  # move BRAT spans whose text is not at their offsets, within N characters
+    # labels from each entity's AnnotatorNotes instead of its type (Mantra GSC: type = CUI; see io/brat.py)
+    brat_label_from_note: Literal["last_field", "umls_group"] | None = None
 
 
 class SpanPolicySection(StrictModel):

@@ -80,7 +80,12 @@ def load_split(config: NerConfig, split: str, report: DataReport) -> tuple[list[
     fmt = config.data.format
     docs = list(
         read_documents(
-            path, fmt, lang=config.data.lang, label_column=config.data.label_column, brat_repair=config.data.brat_repair
+            path,
+            fmt,
+            lang=config.data.lang,
+            label_column=config.data.label_column,
+            brat_repair=config.data.brat_repair,
+            brat_label_from_note=config.data.brat_label_from_note,
         )
     )
     if not docs:
