@@ -136,6 +136,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
                 "precision": args.precision,
             },
             "evaluation": {"bootstrap_resamples": 0},
+            "imbalance": {"downsample_ratio": args.downsample},
             "out_dir": str(out),
         },
     )
@@ -204,6 +205,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per inference forward pass")
     parser.add_argument("--patients", default="300,100,60", help="train,dev,test patients of the generated data")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="training precision")
+    parser.add_argument(
+        "--downsample", type=float, help="negatives kept per positive training patient (the study's 1:1 is 1.0)"
+    )
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()

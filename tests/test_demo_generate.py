@@ -72,7 +72,7 @@ def test_layout_matches_manifest(demo: Path, manifest: dict) -> None:
             assert all(json.loads(line)["meta"]["synthetic"] is True for line in lines)
     counts = manifest["counts"]
     assert counts["corpus_documents"] == 3 * 3 * 1500
-    assert counts["ner_documents"] == 3 * 250 and counts["screening_patients"] == 3 * 1100
+    assert counts["ner_documents"] == 3 * 250 and counts["screening_patients"] == 3 * 1200
 
 
 def test_readme_says_synthetic_in_its_first_line(demo: Path) -> None:

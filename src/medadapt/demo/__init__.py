@@ -27,7 +27,7 @@ Output layout (other code depends on it)::
                        one note per line; the label is the patient's; a patient is in one split only.
 
 Sizes ("small"; "medium" is 10x): per language 1,500 documents per corpus (~80-300 words), NER 150/50/50
-documents, screening 700/200/200 patients with 1-2 notes of ~130-200 words each (`DEMO_RECORDS`; the evidence
+documents, screening 800/200/200 patients with 1-2 notes of ~130-200 words each (`DEMO_RECORDS`; the evidence
 mostly beyond the first 128 subword tokens, the demo encoders' pre-training block — `screening.LONG_RECORDS`
 makes real-length records, evidence beyond 512 tokens, for benchmarks with a real encoder).
 

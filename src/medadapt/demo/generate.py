@@ -30,8 +30,8 @@ from medadapt.progress import progress_task
 Size = Literal["small", "medium"]
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 SIZES: dict[str, dict[str, Any]] = {
-    "small": {"corpus_docs": 1500, "ner": (150, 50, 50), "screening": (700, 200, 200)},
-    "medium": {"corpus_docs": 15000, "ner": (1500, 500, 500), "screening": (7000, 2000, 2000)},
+    "small": {"corpus_docs": 1500, "ner": (150, 50, 50), "screening": (800, 200, 200)},
+    "medium": {"corpus_docs": 15000, "ner": (1500, 500, 500), "screening": (8000, 2000, 2000)},
 }
 _OWNED = ("README.md", "manifest.json", "corpora", "ner", "screening")
 
