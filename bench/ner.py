@@ -186,8 +186,9 @@ def worker_hf(args: argparse.Namespace) -> dict[str, object]:
         AutoTokenizer,
         DataCollatorForTokenClassification,
         Trainer,
-        TrainingArguments,
     )
+
+    from hf_trainer_args import cpu_training_arguments
 
     data, out = Path(args.data_dir), Path(args.out_dir)
     start = time.perf_counter()
@@ -230,22 +231,16 @@ def worker_hf(args: argparse.Namespace) -> dict[str, object]:
         return {"f1": f1_score(true_l, true_p)}
 
     steps = -(-len(datasets["train"]) // args.batch_size) * args.epochs
-    training_args = TrainingArguments(
-        output_dir=str(out),
-        per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=32,
-        learning_rate=args.lr,
-        weight_decay=0.01,
+    training_args = cpu_training_arguments(
+        out,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        epochs=args.epochs,
         warmup_steps=int(0.1 * steps),
-        num_train_epochs=args.epochs,
         seed=args.seed,
-        save_strategy="no",
-        report_to=[],
-        disable_tqdm=True,
-        logging_strategy="no",
+        precision=args.precision,
+        per_device_eval_batch_size=32,
         eval_strategy="epoch",  # a dev curve, as medadapt evaluates every epoch (both pay for it in wall time)
-        use_cpu=True,
-        bf16=args.precision == "bf16",
     )
     trainer = Trainer(
         model=model,

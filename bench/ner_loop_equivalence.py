@@ -39,8 +39,9 @@ def main() -> None:
         AutoModelForTokenClassification,
         DataCollatorForTokenClassification,
         Trainer,
-        TrainingArguments,
     )
+
+    from hf_trainer_args import cpu_training_arguments
 
     work = Path(args.work)
     model_dir = str(work / "model-trimmed")
@@ -101,20 +102,14 @@ def main() -> None:
     rows = [examples[i] for _ in range(args.epochs) for b in batches for i in b]
     hf_model = fresh_model()
     hf_model.register_forward_hook(recorder(theirs))
-    trainer_args = TrainingArguments(
-        output_dir=str(out / "hf"),
-        per_device_train_batch_size=args.batch_size,
-        learning_rate=args.lr,
-        weight_decay=0.01,
+    trainer_args = cpu_training_arguments(
+        out / "hf",
+        batch_size=args.batch_size,
+        lr=args.lr,
+        epochs=1,  # the epochs are laid out in `rows`
         warmup_steps=int(0.1 * len(rows) / args.batch_size),
-        num_train_epochs=1,  # the epochs are laid out in `rows`
         seed=args.seed,
-        save_strategy="no",
-        report_to=[],
-        disable_tqdm=True,
-        logging_strategy="no",
-        use_cpu=True,
-        bf16=args.precision == "bf16",
+        precision=args.precision,
     )
     dataset = Dataset.from_list([{k: r[k] for k in ("input_ids", "attention_mask", "labels")} for r in rows])
     trainer = InOrder(

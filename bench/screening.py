@@ -1,25 +1,28 @@
-"""Benchmark: screening inference on long records — medadapt's windows + pooling vs a plain Hugging Face
-`pipeline("text-classification")` with truncation, on the same trained model and the same test patients.
+"""Benchmark: screening on long records — medadapt (windows over the whole record, token scoring, pooled to the
+patient) vs the standard Hugging Face path (a sequence classifier fine-tuned by `Trainer` on the truncated record,
+served by `pipeline("text-classification", truncation=True)`), on the same patients, in one run.
 
 1. Data: the demo's synthetic Dutch screening task, generated into the work folder (unless `--data` names a demo
    data folder): the test patients at real record length (`medadapt.demo.screening.LONG_RECORDS`: 2-4 notes of
    430-800 words, thousands of subword tokens per patient), train and dev at the demo's shorter `DEMO_RECORDS`
-   (1-2 notes of 130-200 words) so that fine-tuning on 2 CPU cores is affordable (160 long records did not
-   learn); the chunk classifier does not care how many chunks a record has. `--patients` per split.
-   Each patient's notes are merged newest-first into one record, as the real task does (../shared/TASKS.md),
-   and the decisive sentence is often far from the start.
+   (1-2 notes of 130-200 words) so that fine-tuning on 2 CPU cores is affordable; the chunk scorer does not care
+   how many chunks a record has. `--patients` per split. Each patient's notes are merged newest-first into one
+   record, as the real task does (../shared/TASKS.md), and the decisive sentence is often far from the start.
 2. Model: `--model` (default: the offline multilingual-e5-small from shared/tools) with its vocabulary trimmed to the
-   pieces of the task's text, fine-tuned once with `medadapt.tasks.screening` (windows of `--max-length`, max
-   pooling, threshold for 95% sensitivity on dev).
-3. Inference on the test records, timed after loading, both from the saved best-model folder:
-   - medadapt: chunk every record into windows, score all chunks, pool (what `medadapt evaluate screening` does);
-   - HF: `pipeline("text-classification", model=best_model, truncation=True, max_length=--hf-max-length,
-     function_to_apply="sigmoid")` on the merged text — the chunk classifier applied to the first tokens only.
-   Both use `--batch-size` and the same threads. Printed: records/s of each, the ratio, and the test AUROC and
-   AUPRC of each (the HF side sees only the head of every record).
+   pieces of the task's text; both sides start from that folder, train on the same patients (`--downsample`
+   picks them with medadapt's own down-sampling, seed 1), same epochs, learning rate and patients per step:
+   - medadapt: `medadapt.tasks.screening`, windows of `--max-length` / `--stride`, every token scored and pooled
+     token → chunk → patient by `--token-pooling` (lse with `--lse-sharpness`; `cls` = [CLS] head + max
+     pooling), best epoch on dev AUPRC, threshold for 95% sensitivity on dev;
+   - HF: `AutoModelForSequenceClassification` + `Trainer` (linear schedule, 10% warm-up, weight decay 0.01, last
+     epoch kept), records tokenized with `truncation=True, max_length=--hf-max-length` (the head of the record).
+3. Inference on the test records, timed after loading, both from their saved folders, `--batch-size` sequences
+   per forward pass, same threads: medadapt chunks every record, scores all chunks and pools (what `medadapt
+   evaluate screening` does); HF runs the pipeline on the merged text (softmax score of the positive class).
+   Printed: records/s of each, the ratio, and the test AUROC and AUPRC of each.
 
-    .venv/bin/python bench/screening.py                          # e5-small, 3 epochs, windows of 256
-    .venv/bin/python bench/screening.py --epochs 1 --precision bf16 --json bench/out/screening.json
+    .venv/bin/python bench/screening.py --patients 600,150,60 --epochs 4 --lr 1e-4 --downsample 1.0 \
+        --json bench/out/screening.json
 """
 
 from __future__ import annotations
@@ -128,6 +131,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
             "model": model_dir,
             "data": {"train": paths["train"], "dev": paths["dev"]},  # test: scored below, timed
             "chunking": {"strategy": "windows", "max_length": args.max_length, "stride": args.stride},
+            "pooling": _pooling(args),
             "training": {
                 "epochs": args.epochs,
                 "lr": args.lr,
@@ -144,6 +148,80 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
     finetune_screening(config, show_progress=sys.stderr.isatty())
     (out / "train_s").write_text(f"{time.perf_counter() - start:.1f}")
     return best
+
+
+def _pooling(args: argparse.Namespace) -> dict:
+    if args.token_pooling == "cls":
+        return {"token_to_chunk": "cls", "chunk_to_note": "max", "note_to_patient": "max"}
+    return {
+        "token_to_chunk": args.token_pooling,
+        "chunk_to_note": "lse",
+        "note_to_patient": "lse",
+        "lse_sharpness": args.lse_sharpness,
+    }
+
+
+def training_patients(model_dir: str, paths: dict[str, str], ratio: float | None) -> set[str]:
+    """The patient ids medadapt trains on (its own down-sampling, seed 1), so that both sides see the same ones."""
+    from medadapt.config import build_config
+    from medadapt.tasks.screening_config import ScreeningConfig
+    from medadapt.tasks.screening_data import downsample, load_splits
+
+    config = build_config(ScreeningConfig, {"model": model_dir, "data": {"train": paths["train"]}})
+    splits, space, _ = load_splits(config)
+    patients = splits["train"] if ratio is None else downsample(splits["train"], space, ratio, 1)
+    return {p.id for p in patients}
+
+
+def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Namespace) -> Path:
+    """The run_classification.py recipe: a sequence classifier on the truncated record, `Trainer`, last epoch kept."""
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        set_seed,
+    )
+
+    from hf_trainer_args import cpu_training_arguments
+
+    final = out / "model"
+    if (final / "config.json").is_file() and not args.retrain:
+        return final
+    keep = training_patients(model_dir, paths, args.downsample)
+    records = [json.loads(line) for line in Path(paths["train"]).read_text().splitlines()]
+    records = [r for r in records if r["patient_id"] in keep]
+    start = time.perf_counter()
+    set_seed(1)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    features = [
+        {**tokenizer(r["text"], truncation=True, max_length=args.hf_max_length), "labels": int(r["label"] == "1")}
+        for r in records
+    ]
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_dir, num_labels=2, id2label={0: "0", 1: "1"}, label2id={"0": 0, "1": 1}
+    )
+    steps = -(-len(features) // args.train_batch_size) * args.epochs
+    training_args = cpu_training_arguments(
+        out / "trainer",
+        batch_size=args.train_batch_size,
+        lr=args.lr,
+        epochs=args.epochs,
+        warmup_steps=int(0.1 * steps),
+        seed=1,
+        precision=args.precision,
+        logging_strategy="epoch",
+    )
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=features, data_collator=DataCollatorWithPadding(tokenizer)
+    )
+    trainer.train()
+    losses = [round(r["loss"], 4) for r in trainer.state.log_history if "loss" in r]
+    trainer.save_model(str(final))
+    tokenizer.save_pretrained(str(final))
+    (out / "train_s").write_text(f"{time.perf_counter() - start:.1f}")
+    (out / "train_loss_per_epoch.json").write_text(json.dumps(losses))
+    return final
 
 
 def run_medadapt(best: Path, test: str, batch_size: int) -> tuple[float, list[float], list[int]]:
@@ -171,18 +249,18 @@ def run_medadapt(best: Path, test: str, batch_size: int) -> tuple[float, list[fl
     return seconds, probabilities, [int(e.target) for e in encoded]
 
 
-def run_hf(best: Path, test: str, batch_size: int, max_length: int) -> tuple[float, list[float], list[int]]:
+def run_hf(model: Path, test: str, batch_size: int, max_length: int) -> tuple[float, list[float], list[int]]:
     from transformers import pipeline
 
     records = [json.loads(line) for line in Path(test).read_text().splitlines()]
-    classifier = pipeline("text-classification", model=str(best), device="cpu")
+    classifier = pipeline("text-classification", model=str(model), device="cpu")
     start = time.perf_counter()
     outputs = classifier(
         [r["text"] for r in records],
         batch_size=batch_size,
         truncation=True,
         max_length=max_length,
-        function_to_apply="sigmoid",
+        function_to_apply="softmax",
         top_k=None,
     )
     seconds = time.perf_counter() - start
@@ -208,6 +286,10 @@ def main() -> None:
     parser.add_argument(
         "--downsample", type=float, help="negatives kept per positive training patient (the study's 1:1 is 1.0)"
     )
+    parser.add_argument(
+        "--token-pooling", default="lse", choices=["lse", "max", "cls"], help="medadapt's chunk scoring"
+    )
+    parser.add_argument("--lse-sharpness", type=float, default=4.0)
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
@@ -222,10 +304,11 @@ def main() -> None:
     model = trim(args.model, paths, work / "model-trimmed")
     lengths = token_lengths(model, paths["test"])
     best = train(model, paths, work / "run", args)
+    hf_model = train_hf(model, paths, work / "hf-run", args)
     results = {"threads": torch.get_num_threads(), "test_tokens_per_record": lengths, "args": vars(args)}
     for name, run in (
         ("medadapt", lambda: run_medadapt(best, paths["test"], args.batch_size)),
-        ("hf_pipeline", lambda: run_hf(best, paths["test"], args.batch_size, args.hf_max_length)),
+        ("hf_pipeline", lambda: run_hf(hf_model, paths["test"], args.batch_size, args.hf_max_length)),
     ):
         seconds, scores, labels = run()
         results[name] = {
@@ -234,8 +317,17 @@ def main() -> None:
             "auroc": round(float(roc_auc_score(labels, scores)), 4),
             "auprc": round(float(average_precision_score(labels, scores)), 4),
         }
-    train_s = work / "run" / "train_s"
-    results["train_s"] = float(train_s.read_text()) if train_s.is_file() else None
+    for name, run_dir in (("medadapt", work / "run"), ("hf_pipeline", work / "hf-run")):
+        train_s = run_dir / "train_s"
+        results[name]["train_s"] = float(train_s.read_text()) if train_s.is_file() else None
+    log = work / "run" / "log.jsonl"
+    if log.is_file():
+        epochs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        results["medadapt"]["dev_auroc_per_epoch"] = [round(e["dev"]["auroc"], 4) for e in epochs if "dev" in e]
+        results["medadapt"]["train_loss_per_epoch"] = [round(e["loss"], 4) for e in epochs if "loss" in e]
+    hf_losses = work / "hf-run" / "train_loss_per_epoch.json"
+    if hf_losses.is_file():
+        results["hf_pipeline"]["train_loss_per_epoch"] = json.loads(hf_losses.read_text())
     ratio = results["medadapt"]["records_per_s"] / results["hf_pipeline"]["records_per_s"]
     results["speed_ratio_medadapt_over_hf"] = round(ratio, 3)
     print(json.dumps(results, indent=1))
