@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import normalizers, processors
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+
+from medadapt.corpus.tokenizer_train import train_wordpiece
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -20,11 +22,14 @@ CLINICAL_SENTENCES = [
 
 
 def wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 200) -> PreTrainedTokenizerFast:
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=False)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(list(texts), trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS))
+    texts = list(texts)
+    tok = train_wordpiece(
+        lambda: texts,
+        normalizers.BertNormalizer(lowercase=False),
+        vocab_size=vocab_size,
+        min_frequency=0,
+        special_tokens=SPECIALS,
+    )
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
     )

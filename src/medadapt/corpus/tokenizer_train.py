@@ -5,13 +5,18 @@ builder would not see (uncleaned: BOMs, NBSPs, control characters) wastes entrie
 through the same `clean_text` as `corpus build`, so memory stays flat (the `tokenizers` trainer keeps only its
 word counts). The folder loads with plain `AutoTokenizer.from_pretrained(DIR)` offline, with BERT special tokens
 [PAD] [UNK] [CLS] [SEP] [MASK] (ids 0–4) and a `[CLS] … [SEP]` post-processor.
+
+WordPiece training is made reproducible here: the `tokenizers` trainer creates the "##c" continuation pieces
+while iterating over a hash map, so their ids — and, through tie-breaking between equally frequent merges, the
+vocabulary itself — change from run to run (huggingface/tokenizers#1794, open). `train_wordpiece` registers every
+"##c" up front in sorted order (one extra pass over the text for its characters), which fixes both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from medadapt.config import write_resolved_config
 from medadapt.corpus.clean import clean_text
@@ -34,6 +39,48 @@ def _texts(
             progress.advance(task)
             if text:
                 yield text
+
+
+def train_wordpiece(
+    texts: Callable[[], Iterable[str]],
+    normalizer: Any,
+    *,
+    vocab_size: int,
+    min_frequency: int,
+    special_tokens: Sequence[str] = SPECIAL_TOKENS,
+    show_progress: bool = False,
+) -> Any:
+    """A WordPiece `tokenizers.Tokenizer` trained on `texts()` (called twice: characters, then training), the same
+    on every run. Normalizer, BERT pre-tokenizer and WordPiece decoder are set; the post-processor is the caller's.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    characters: set[str] = set()
+    for text in texts():
+        characters.update(normalizer.normalize_str(text))
+    continuations = [f"##{c}" for c in sorted(characters) if not c.isspace()]
+    trained = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    trained.normalizer = normalizer
+    trained.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=[*special_tokens, *continuations],
+        show_progress=show_progress,
+    )
+    trained.train_from_iterator(texts(), trainer=trainer)
+    # Rebuilt from the learned vocabulary so that only the real special tokens are special (the "##c" pieces were
+    # registered as special tokens only to fix their ids; as specials they would be dropped when decoding).
+    tok = Tokenizer(
+        models.WordPiece(
+            vocab=trained.get_vocab(with_added_tokens=False), unk_token="[UNK]", continuing_subword_prefix="##"
+        )
+    )
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    tok.add_special_tokens(list(special_tokens))
+    return tok
 
 
 def train_tokenizer(
@@ -66,26 +113,27 @@ def train_tokenizer(
     normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=lowercase, lowercase=lowercase
     )
+    report = report if report is not None else BadInputReport()
     if model_type == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece(prefix="##")
-        trainer: trainers.Trainer = trainers.WordPieceTrainer(
-            vocab_size=vocab_size,
-            min_frequency=min_frequency,
-            special_tokens=SPECIAL_TOKENS,
-            show_progress=show_progress,
+        passes = [0]
+
+        def texts() -> Iterator[str]:
+            passes[0] += 1  # bad inputs are counted on the first pass only
+            counted = report if passes[0] == 1 else BadInputReport()
+            return _texts(inputs, fmt, one_per_line, skip_bad, counted, show_progress)
+
+        tok = train_wordpiece(
+            texts, normalizer, vocab_size=vocab_size, min_frequency=min_frequency, show_progress=show_progress
         )
     else:
         tok = Tokenizer(models.Unigram())
         tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.BertPreTokenizer(), pre_tokenizers.Metaspace()])
         tok.decoder = decoders.Metaspace()
+        tok.normalizer = normalizer
         trainer = trainers.UnigramTrainer(
             vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="[UNK]", show_progress=show_progress
         )
-    tok.normalizer = normalizer
-    report = report if report is not None else BadInputReport()
-    tok.train_from_iterator(_texts(inputs, fmt, one_per_line, skip_bad, report, show_progress), trainer=trainer)
+        tok.train_from_iterator(_texts(inputs, fmt, one_per_line, skip_bad, report, show_progress), trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
