@@ -117,13 +117,27 @@ def token_lengths(model_dir: str, path: str) -> dict[str, int]:
     return {"min": lengths[0], "median": lengths[len(lengths) // 2], "max": lengths[-1], "records": len(lengths)}
 
 
+TRAINING_ARGS = ("patients", "max_length", "stride", "hf_max_length", "epochs", "lr", "train_batch_size", "precision")
+TRAINING_ARGS += ("downsample", "token_pooling", "lse_sharpness")
+
+
+def _same_recipe(out: Path, args: argparse.Namespace) -> bool:
+    """A trained model is reused only when it was trained with these arguments (and `--retrain` is not given)."""
+    recipe = out / "recipe.json"
+    return not args.retrain and recipe.is_file() and json.loads(recipe.read_text()) == _recipe(args)
+
+
+def _recipe(args: argparse.Namespace) -> dict:
+    return {name: getattr(args, name) for name in TRAINING_ARGS}
+
+
 def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Namespace) -> Path:
     from medadapt.config import build_config
     from medadapt.tasks.screening import finetune_screening
     from medadapt.tasks.screening_config import ScreeningConfig
 
     best = out / "best-model"
-    if (best / "screening.json").is_file() and not args.retrain:
+    if (best / "screening.json").is_file() and _same_recipe(out, args):
         return best
     config = build_config(
         ScreeningConfig,
@@ -147,6 +161,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
     start = time.perf_counter()
     finetune_screening(config, show_progress=sys.stderr.isatty())
     (out / "train_s").write_text(f"{time.perf_counter() - start:.1f}")
+    (out / "recipe.json").write_text(json.dumps(_recipe(args)))
     return best
 
 
@@ -186,7 +201,7 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
     from hf_trainer_args import cpu_training_arguments
 
     final = out / "model"
-    if (final / "config.json").is_file() and not args.retrain:
+    if (final / "config.json").is_file() and _same_recipe(out, args):
         return final
     keep = training_patients(model_dir, paths, args.downsample)
     records = [json.loads(line) for line in Path(paths["train"]).read_text().splitlines()]
@@ -221,6 +236,7 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
     tokenizer.save_pretrained(str(final))
     (out / "train_s").write_text(f"{time.perf_counter() - start:.1f}")
     (out / "train_loss_per_epoch.json").write_text(json.dumps(losses))
+    (out / "recipe.json").write_text(json.dumps(_recipe(args)))
     return final
 
 
