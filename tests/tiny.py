@@ -7,9 +7,8 @@ from collections.abc import Iterable
 from tokenizers import normalizers, processors
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
+from medadapt.corpus.tokenizer_train import SPECIAL_TOKENS as SPECIALS
 from medadapt.corpus.tokenizer_train import train_wordpiece
-
-SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 CLINICAL_SENTENCES = [
     "Paciente con diabetes mellitus e hipertensión arterial.",
