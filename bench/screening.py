@@ -117,18 +117,19 @@ def token_lengths(model_dir: str, path: str) -> dict[str, int]:
     return {"min": lengths[0], "median": lengths[len(lengths) // 2], "max": lengths[-1], "records": len(lengths)}
 
 
-TRAINING_ARGS = ("patients", "max_length", "stride", "hf_max_length", "epochs", "lr", "train_batch_size", "precision")
-TRAINING_ARGS += ("downsample", "token_pooling", "lse_sharpness")
+SHARED_ARGS = ("patients", "epochs", "lr", "train_batch_size", "precision", "downsample")
+SIDE_ARGS = {"medadapt": ("max_length", "stride", "token_pooling", "lse_sharpness"), "hf": ("hf_max_length",)}
 
 
-def _same_recipe(out: Path, args: argparse.Namespace) -> bool:
-    """A trained model is reused only when it was trained with these arguments (and `--retrain` is not given)."""
+def _same_recipe(out: Path, args: argparse.Namespace, side: str) -> bool:
+    """A trained model is reused only when it was trained with the arguments its side uses (and no `--retrain`):
+    changing medadapt's pooling must not retrain the HF side, and vice versa."""
     recipe = out / "recipe.json"
-    return not args.retrain and recipe.is_file() and json.loads(recipe.read_text()) == _recipe(args)
+    return not args.retrain and recipe.is_file() and json.loads(recipe.read_text()) == _recipe(args, side)
 
 
-def _recipe(args: argparse.Namespace) -> dict:
-    return {name: getattr(args, name) for name in TRAINING_ARGS}
+def _recipe(args: argparse.Namespace, side: str) -> dict:
+    return {name: getattr(args, name) for name in (*SHARED_ARGS, *SIDE_ARGS[side])}
 
 
 def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Namespace) -> Path:
@@ -137,7 +138,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
     from medadapt.tasks.screening_config import ScreeningConfig
 
     best = out / "best-model"
-    if (best / "screening.json").is_file() and _same_recipe(out, args):
+    if (best / "screening.json").is_file() and _same_recipe(out, args, "medadapt"):
         return best
     config = build_config(
         ScreeningConfig,
@@ -161,7 +162,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
     start = time.perf_counter()
     finetune_screening(config, show_progress=sys.stderr.isatty())
     (out / "train_s").write_text(f"{time.perf_counter() - start:.1f}")
-    (out / "recipe.json").write_text(json.dumps(_recipe(args)))
+    (out / "recipe.json").write_text(json.dumps(_recipe(args, "medadapt")))
     return best
 
 
@@ -201,7 +202,7 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
     from hf_trainer_args import cpu_training_arguments
 
     final = out / "model"
-    if (final / "config.json").is_file() and _same_recipe(out, args):
+    if (final / "config.json").is_file() and _same_recipe(out, args, "hf"):
         return final
     keep = training_patients(model_dir, paths, args.downsample)
     records = [json.loads(line) for line in Path(paths["train"]).read_text().splitlines()]
@@ -236,7 +237,7 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
     tokenizer.save_pretrained(str(final))
     (out / "train_s").write_text(f"{time.perf_counter() - start:.1f}")
     (out / "train_loss_per_epoch.json").write_text(json.dumps(losses))
-    (out / "recipe.json").write_text(json.dumps(_recipe(args)))
+    (out / "recipe.json").write_text(json.dumps(_recipe(args, "hf")))
     return final
 
 
