@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import AutoModelForTokenClassification, BertConfig, BertForTokenClassification
 
-from medadapt.training import TrainingSection, length_grouped_batches, train
+from medadapt.errors import ConfigError
+from medadapt.training import TrainingSection, _param_groups, head_parameter_ids, length_grouped_batches, train
 
 
 def _model() -> BertForTokenClassification:
@@ -87,6 +89,44 @@ def test_loss_hook_replaces_the_model_loss(tmp_path: Path) -> None:
     )
     assert len(calls) == result.steps == 4
     assert all(len(shape) == 3 and shape[-1] == 3 for shape in calls)
+
+
+def test_head_lr_gives_the_head_its_own_rate_and_keeps_the_weight_decay_rules() -> None:
+    model = _model()
+    groups = _param_groups(model, 0.01, 1e-5, 1e-3)
+    seen = [id(p) for g in groups for p in g["params"]]
+    assert sorted(seen) == sorted(id(p) for p in model.parameters())  # every parameter exactly once
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    decay = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    assert rate[id(model.classifier.weight)] == rate[id(model.classifier.bias)] == 1e-3
+    assert {rate[id(p)] for p in model.bert.parameters()} == {1e-5}
+    assert decay[id(model.classifier.weight)] == 0.01 and decay[id(model.classifier.bias)] == 0.0
+    assert decay[id(model.bert.embeddings.LayerNorm.weight)] == 0.0
+    assert {g["lr"] for g in _param_groups(model, 0.01, 1e-5, None)} == {1e-5}  # no head_lr: one rate
+
+
+def test_head_lr_finds_the_head_inside_a_wrapper_and_refuses_a_model_without_one() -> None:
+    class Wrapper(torch.nn.Module):  # e.g. the screening model: a transformers model plus pooling scorers
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = _model()
+            self.scorer = torch.nn.Linear(8, 1)
+
+    wrapper = Wrapper()
+    expected = {id(p) for p in (*wrapper.encoder.classifier.parameters(), *wrapper.scorer.parameters())}
+    assert head_parameter_ids(wrapper) == expected
+    with pytest.raises(ConfigError, match="head_lr"):
+        head_parameter_ids(torch.nn.Linear(4, 2))
+
+
+def test_head_lr_reaches_the_optimiser(tmp_path: Path) -> None:
+    model = _model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    settings = TrainingSection(epochs=1, batch_size=6, lr=1e-12, head_lr=1e-2, warmup_ratio=0.0, weight_decay=0.0)
+    train(model, _examples(), _collate, lambda m: {"f1": 1.0}, settings, tmp_path, show_progress=False)
+    after = model.state_dict()
+    moved = {k for k in before if float((after[k] - before[k]).abs().max()) > 1e-6}
+    assert moved == {"classifier.weight", "classifier.bias"}
 
 
 def test_the_loop_imports_no_task_module() -> None:

@@ -49,6 +49,7 @@ class TrainingSection(StrictModel):
     batch_size: int = Field(16, ge=1)  # per process: under DDP the global batch is batch_size × processes
     eval_batch_size: int = Field(32, ge=1)
     lr: float = Field(5e-5, gt=0)
+    head_lr: float | None = Field(None, gt=0)  # the task head's rate (default: lr); see head_parameter_ids
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     max_grad_norm: float | None = Field(1.0, gt=0)
@@ -117,13 +118,41 @@ def _precision(setting: str) -> str:
     return setting
 
 
-def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """No weight decay on biases and normalisation weights (the BERT recipe)."""
-    decay, no_decay = [], []
+def head_parameter_ids(model: torch.nn.Module) -> set[int]:
+    """The ids of the parameters outside the pre-trained body: the freshly initialised task head (a
+    `...ForTokenClassification`'s classifier, a screening model's pooling scorers).
+
+    Why a separate rate: a fresh head on a small task learns slowly at an encoder's fine-tuning rate (1e-5 -
+    1e-4), and until it points somewhere the encoder gets little useful gradient — the long loss plateau measured
+    on screening (BENCHMARKS.md). The body is found as the first `PreTrainedModel` inside `model` whose
+    `base_model` is a proper submodule, so wrappers around a transformers model work too.
+    """
+    from transformers import PreTrainedModel
+
+    for module in model.modules():
+        if isinstance(module, PreTrainedModel) and module.base_model is not module:
+            body = {id(p) for p in module.base_model.parameters()}
+            return {id(p) for p in model.parameters() if id(p) not in body}
+    raise ConfigError(
+        f"training.head_lr: {type(model).__name__} has no transformers model with a separate head inside, "
+        "so there is no head to give its own learning rate"
+    )
+
+
+def _param_groups(
+    model: torch.nn.Module, weight_decay: float, lr: float, head_lr: float | None
+) -> list[dict[str, Any]]:
+    """No weight decay on biases and normalisation weights (the BERT recipe); the head at `head_lr` if given."""
+    head = head_parameter_ids(model) if head_lr is not None else set()
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:
-            (no_decay if param.ndim < 2 or "norm" in name.lower() else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            decays = not (param.ndim < 2 or "norm" in name.lower())
+            groups.setdefault((id(param) in head, decays), []).append(param)
+    return [
+        {"params": params, "weight_decay": weight_decay if decays else 0.0, "lr": head_lr if in_head else lr}
+        for (in_head, decays), params in sorted(groups.items())
+    ]
 
 
 def train(
@@ -163,7 +192,8 @@ def train(
     total = steps_per_epoch * settings.epochs
     if settings.gradient_checkpointing:
         enable_checkpointing(model)
-    optimizer = torch.optim.AdamW(_param_groups(model, settings.weight_decay), lr=settings.lr)
+    groups = _param_groups(model, settings.weight_decay, settings.lr, settings.head_lr)
+    optimizer = torch.optim.AdamW(groups, lr=settings.lr)
     scheduler = get_scheduler("linear", optimizer, int(settings.warmup_ratio * total), total)
     wrapped, optimizer = accelerator.prepare(model, optimizer)
     result = TrainResult(best_metric=-math.inf, best_epoch=0, epochs_run=0, steps=0, best_dir=best_dir)
