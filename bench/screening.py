@@ -13,9 +13,11 @@ served by `pipeline("text-classification", truncation=True)`), on the same patie
    picks them with medadapt's own down-sampling, seed 1), same epochs, learning rate and patients per step:
    - medadapt: `medadapt.tasks.screening`, windows of `--max-length` / `--stride`, every token scored and pooled
      token → chunk → patient by `--token-pooling` (lse with `--lse-sharpness`; `cls` = [CLS] head + max
-     pooling), best epoch on dev AUPRC, threshold for 95% sensitivity on dev;
+     pooling), best epoch on dev AUPRC, threshold for 95% sensitivity on dev; `--head-lr` gives the fresh head
+     its own rate (`training.head_lr`);
    - HF: `AutoModelForSequenceClassification` + `Trainer` (linear schedule, 10% warm-up, weight decay 0.01, last
-     epoch kept), records tokenized with `truncation=True, max_length=--hf-max-length` (the head of the record).
+     epoch kept), records tokenized with `truncation=True, max_length=--hf-max-length` (the head of the record);
+     `--hf-head-lr` the same for its classifier (an AdamW with two rates handed to the Trainer).
 3. Inference on the test records, timed after loading, both from their saved folders, `--batch-size` sequences
    per forward pass, same threads: medadapt chunks every record, scores all chunks and pools (what `medadapt
    evaluate screening` does); HF runs the pipeline on the merged text (softmax score of the positive class).
@@ -118,7 +120,11 @@ def token_lengths(model_dir: str, path: str) -> dict[str, int]:
 
 
 SHARED_ARGS = ("patients", "epochs", "lr", "train_batch_size", "precision", "downsample")
-SIDE_ARGS = {"medadapt": ("max_length", "stride", "token_pooling", "lse_sharpness"), "hf": ("hf_max_length",)}
+SIDE_ARGS = {
+    "medadapt": ("max_length", "stride", "token_pooling", "lse_sharpness", "head_lr"),
+    "hf": ("hf_max_length", "hf_head_lr"),
+}
+OPTIONAL_ARGS = ("head_lr", "hf_head_lr")  # added later: absent from a recipe means None (no retraining)
 
 
 def _same_recipe(out: Path, args: argparse.Namespace, side: str) -> bool:
@@ -129,7 +135,8 @@ def _same_recipe(out: Path, args: argparse.Namespace, side: str) -> bool:
 
 
 def _recipe(args: argparse.Namespace, side: str) -> dict:
-    return {name: getattr(args, name) for name in (*SHARED_ARGS, *SIDE_ARGS[side])}
+    recipe = {name: getattr(args, name) for name in (*SHARED_ARGS, *SIDE_ARGS[side])}
+    return {k: v for k, v in recipe.items() if v is not None or k not in OPTIONAL_ARGS}
 
 
 def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Namespace) -> Path:
@@ -150,6 +157,7 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
             "training": {
                 "epochs": args.epochs,
                 "lr": args.lr,
+                "head_lr": args.head_lr,
                 "batch_size": args.train_batch_size,
                 "seed": 1,
                 "precision": args.precision,
@@ -231,6 +239,21 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
     trainer = Trainer(
         model=model, args=training_args, train_dataset=features, data_collator=DataCollatorWithPadding(tokenizer)
     )
+    if args.hf_head_lr:  # the Trainer's own decay rule, the classifier (outside the base model) at its own rate
+        import torch
+
+        decay = set(trainer.get_decay_parameter_names(model))
+        body = f"{model.base_model_prefix}."
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, param in model.named_parameters():
+            groups.setdefault((not name.startswith(body), name in decay), []).append(param)
+        trainer.optimizer = torch.optim.AdamW(
+            [
+                {"params": ps, "lr": args.hf_head_lr if head else args.lr, "weight_decay": 0.01 if dec else 0.0}
+                for (head, dec), ps in groups.items()
+            ],
+            lr=args.lr,
+        )  # the Trainer builds its linear schedule on this optimizer
     trainer.train()
     losses = [round(r["loss"], 4) for r in trainer.state.log_history if "loss" in r]
     trainer.save_model(str(final))
@@ -307,6 +330,8 @@ def main() -> None:
         "--token-pooling", default="lse", choices=["lse", "max", "cls"], help="medadapt's chunk scoring"
     )
     parser.add_argument("--lse-sharpness", type=float, default=4.0)
+    parser.add_argument("--head-lr", type=float, help="medadapt's training.head_lr (default: --lr)")
+    parser.add_argument("--hf-head-lr", type=float, help="the HF classifier's own rate (default: --lr, plain Trainer)")
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
