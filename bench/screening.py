@@ -264,7 +264,7 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
     return final
 
 
-def run_medadapt(best: Path, test: str, batch_size: int) -> tuple[float, list[float], list[int]]:
+def run_medadapt(best: Path, test: str, batch_size: int) -> tuple[float, list[float], list[int], list[str]]:
     from medadapt.config import build_config
     from medadapt.loading import load_tokenizer
     from medadapt.tasks.screening_chunks import encode_patients
@@ -286,10 +286,10 @@ def run_medadapt(best: Path, test: str, batch_size: int) -> tuple[float, list[fl
     scores = score_split(model, encoded, tokenizer.pad_token_id or 0, batch_size)
     seconds = time.perf_counter() - start
     probabilities = patient_probabilities(scores, space)[:, 0].tolist()
-    return seconds, probabilities, [int(e.target) for e in encoded]
+    return seconds, probabilities, [int(e.target) for e in encoded], [e.patient.id for e in encoded]
 
 
-def run_hf(model: Path, test: str, batch_size: int, max_length: int) -> tuple[float, list[float], list[int]]:
+def run_hf(model: Path, test: str, batch_size: int, max_length: int) -> tuple[float, list[float], list[int], list[str]]:
     from transformers import pipeline
 
     records = [json.loads(line) for line in Path(test).read_text().splitlines()]
@@ -305,7 +305,22 @@ def run_hf(model: Path, test: str, batch_size: int, max_length: int) -> tuple[fl
     )
     seconds = time.perf_counter() - start
     scores = [next(o["score"] for o in out if o["label"] == "1") for out in outputs]
-    return seconds, scores, [int(r["label"] == "1") for r in records]
+    return seconds, scores, [int(r["label"] == "1") for r in records], [r["patient_id"] for r in records]
+
+
+def auroc_difference(a: dict[str, tuple[int, float]], b: dict[str, tuple[int, float]]) -> dict[str, float]:
+    """AUROC(b) - AUROC(a) on the same test patients: a paired bootstrap over patients (medadapt's statistics, the
+    ones its study reports use), 2,000 resamples."""
+    import numpy as np
+
+    from medadapt.metrics.stats import auroc_from_rows, paired_bootstrap
+
+    if set(a) != set(b) or any(a[pid][0] != b[pid][0] for pid in a):
+        raise ValueError("the two sides scored different test patients or labels")
+    ids = sorted(a)
+    rows_a, rows_b = (np.array([[[s[pid][0], s[pid][1]] for pid in ids]]) for s in (a, b))
+    result = paired_bootstrap(rows_a, rows_b, auroc_from_rows, n_resamples=2000, seed=0)
+    return {k: round(float(v), 4) for k, v in result.items()}
 
 
 def main() -> None:
@@ -348,11 +363,13 @@ def main() -> None:
     best = train(model, paths, work / "run", args)
     hf_model = train_hf(model, paths, work / "hf-run", args)
     results = {"threads": torch.get_num_threads(), "test_tokens_per_record": lengths, "args": vars(args)}
+    rows: dict[str, dict[str, tuple[int, float]]] = {}
     for name, run in (
         ("medadapt", lambda: run_medadapt(best, paths["test"], args.batch_size)),
         ("hf_pipeline", lambda: run_hf(hf_model, paths["test"], args.batch_size, args.hf_max_length)),
     ):
-        seconds, scores, labels = run()
+        seconds, scores, labels, ids = run()
+        rows[name] = {pid: (label, score) for pid, label, score in zip(ids, labels, scores, strict=True)}
         results[name] = {
             "seconds": round(seconds, 2),
             "records_per_s": round(len(scores) / seconds, 3),
@@ -370,6 +387,7 @@ def main() -> None:
     hf_losses = work / "hf-run" / "train_loss_per_epoch.json"
     if hf_losses.is_file():
         results["hf_pipeline"]["train_loss_per_epoch"] = json.loads(hf_losses.read_text())
+    results["auroc_medadapt_minus_hf"] = auroc_difference(rows["hf_pipeline"], rows["medadapt"])
     ratio = results["medadapt"]["records_per_s"] / results["hf_pipeline"]["records_per_s"]
     results["speed_ratio_medadapt_over_hf"] = round(ratio, 3)
     print(json.dumps(results, indent=1))
@@ -377,6 +395,10 @@ def main() -> None:
         f"\nrecords/s medadapt {results['medadapt']['records_per_s']} vs HF pipeline "
         f"{results['hf_pipeline']['records_per_s']} (ratio {ratio:.2f}); AUROC {results['medadapt']['auroc']} vs "
         f"{results['hf_pipeline']['auroc']} on {lengths['records']} test records of median {lengths['median']} tokens"
+    )
+    d = results["auroc_medadapt_minus_hf"]
+    print(
+        f"AUROC medadapt - HF: {d['difference']:+.3f}, 95% CI [{d['low']:+.3f}, {d['high']:+.3f}], p {d['p_value']:.4f}"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
