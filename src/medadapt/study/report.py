@@ -194,7 +194,7 @@ def bar_charts(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> li
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         path = folder / f"bars_{task}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")  # titles and outside legends stay in the picture
         plt.close(fig)
         out.append(path)
     return out
@@ -271,7 +271,7 @@ def few_shot_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) 
         fig.suptitle(f"{task}: few-shot transfer (test on the target language)", fontsize=10)
         fig.tight_layout()
         path = folder / f"few_shot_{task}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         out.append(path)
     return out
@@ -297,7 +297,7 @@ def seed_spread(study: StudyConfig, analysis: dict[str, Any], folder: Path) -> P
     fig.suptitle("Seed spread (one dot per fine-tuning seed)", fontsize=10)
     fig.tight_layout()
     path = folder / "seed_spread.png"
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -330,7 +330,7 @@ def learning_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) 
         loss_ax.legend(fontsize=7)
         fig.tight_layout()
         path = folder / f"curves_{task}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         out.append(path)
     return out
