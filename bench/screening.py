@@ -252,7 +252,11 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
             groups.setdefault((not name.startswith(body), name in decay), []).append(param)
         trainer.optimizer = torch.optim.AdamW(
             [
-                {"params": ps, "lr": args.hf_head_lr if head else args.lr, "weight_decay": 0.01 if dec else 0.0}
+                {
+                    "params": ps,
+                    "lr": args.hf_head_lr if head else args.lr,
+                    "weight_decay": training_args.weight_decay if dec else 0.0,
+                }
                 for (head, dec), ps in groups.items()
             ],
             lr=args.lr,
