@@ -102,6 +102,9 @@ def test_outputs_are_standard_and_complete(trained: tuple[NerConfig, dict[str, A
     label_map = LabelMap.from_id2label(best.config.id2label)
     assert label_map.types == ("DISEASE", "DRUG") and list(label_map.labels) == metrics["labels"]
     assert (out / "best-model" / "model.safetensors").is_file()
+    # what started fresh is on record: the head, and nothing of the encoder
+    assert metrics["model_load"]["fresh_head"] == ["classifier.bias", "classifier.weight"]
+    assert metrics["model_load"]["fresh_encoder"] == []
     assert (out / "best-model" / "tokenizer.json").is_file()
 
 

@@ -184,6 +184,7 @@ def test_multiclass_task_through_the_cli(task, tmp_path):
     main(["finetune", "screening", str(config), "--out", str(tmp_path / "out"), "--no-progress"])
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["labels"]["kind"] == "multiclass" and metrics["selection_metric"] == "macro_f1"
+    assert "classifier.weight" in metrics["model_load"]["fresh_head"] and not metrics["model_load"]["fresh_encoder"]
     assert set(metrics["test"]["patient"]["per_class"]) == {"a", "b", "ind"}
 
 

@@ -10,6 +10,7 @@ from transformers import AutoConfig, AutoModelForMaskedLM, PreTrainedModel, PreT
 
 from medadapt.errors import ModelLoadError
 from medadapt.loading import load_tokenizer as _load_tokenizer
+from medadapt.model_loading import load_pretrained
 from medadapt.pretrain.config import ModelSection
 
 
@@ -28,7 +29,7 @@ def load_mlm_model(section: ModelSection, tokenizer: PreTrainedTokenizerBase) ->
         config = AutoConfig.for_model(model_type, **settings)
         return AutoModelForMaskedLM.from_config(config, **attn)
     try:
-        model = AutoModelForMaskedLM.from_pretrained(section.name_or_path, **attn)
+        model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, section.name_or_path, **attn)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"cannot load model {section.name_or_path!r}: {exc}. Give a local save_pretrained folder, or run "

@@ -35,6 +35,7 @@ from medadapt.io import expand_inputs, write_documents
 from medadapt.loading import load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
+from medadapt.model_loading import LoadSummary, load_pretrained
 from medadapt.tasks.ner_config import NerConfig
 from medadapt.tasks.ner_data import (
     DataReport,
@@ -56,11 +57,15 @@ OFFLINE_ADVICE = (
 )
 
 
-def load_model(name: str, label_map: LabelMap) -> torch.nn.Module:
-    """Encoder + a fresh token-classification head whose config carries the label map."""
+def load_model(name: str, label_map: LabelMap) -> tuple[torch.nn.Module, LoadSummary]:
+    """Encoder + a fresh token-classification head whose config carries the label map; and what was fresh."""
     try:
-        return AutoModelForTokenClassification.from_pretrained(
-            name, num_labels=label_map.num_labels, id2label=label_map.id2label, label2id=label_map.label2id
+        return load_pretrained(
+            AutoModelForTokenClassification.from_pretrained,
+            name,
+            num_labels=label_map.num_labels,
+            id2label=label_map.id2label,
+            label2id=label_map.label2id,
         )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load model {name!r}: {exc}. {OFFLINE_ADVICE}") from exc
@@ -131,7 +136,7 @@ def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool
         (out_dir / "data_report.json").write_text(json.dumps(data_report.splits, indent=1, ensure_ascii=False))
         write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), _input_files(config))
     torch.manual_seed(seed)  # the head's initialisation depends on the seed too
-    model = load_model(config.model, label_map)
+    model, loaded = load_model(config.model, label_map)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     batch = config.training.eval_batch_size
 
@@ -173,6 +178,7 @@ def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool
         "stopped_early": result.stopped_early,
         "interrupted": result.interrupted,
         "labels": list(label_map.labels),
+        "model_load": loaded.to_dict(),
     }
     if "dev" in splits:
         metrics["dev"] = next(r["dev"] for r in result.history if r.get("epoch") == result.best_epoch and "dev" in r)

@@ -28,6 +28,7 @@ from medadapt.errors import ConfigError, InputError, ModelLoadError
 from medadapt.io import expand_inputs
 from medadapt.loading import load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
+from medadapt.model_loading import LoadSummary, load_pretrained
 from medadapt.tasks.screening_chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening_config import ScreeningConfig
 from medadapt.tasks.screening_data import (
@@ -79,13 +80,16 @@ def model_settings(config: ScreeningConfig, space: LabelSpace) -> dict[str, Any]
     }
 
 
-def build_model(config: ScreeningConfig, space: LabelSpace) -> ChunkPoolingClassifier:
+def build_model(config: ScreeningConfig, space: LabelSpace) -> tuple[ChunkPoolingClassifier, LoadSummary]:
+    """The chunk classifier on the pre-trained encoder; and which of its weights start fresh."""
     settings = model_settings(config, space)
     try:
-        encoder = encoder_class(settings).from_pretrained(config.model, **hf_label_config(space))
+        encoder, loaded = load_pretrained(
+            encoder_class(settings).from_pretrained, config.model, **hf_label_config(space)
+        )
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load model {config.model!r}: {exc}. {OFFLINE_ADVICE}") from exc
-    return ChunkPoolingClassifier(encoder, settings)
+    return ChunkPoolingClassifier(encoder, settings), loaded
 
 
 def _dev_metrics(
@@ -136,7 +140,7 @@ def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress
         (out_dir / "data_report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
         write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), _input_files(config))
     torch.manual_seed(seed)  # head and pooling scorers are initialised from the seed
-    model = build_model(config, space)
+    model, loaded = build_model(config, space)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     metric = selection_metric(config, space)
     result = train(
@@ -169,6 +173,7 @@ def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress
         "selection_metric": metric,
         "labels": space.to_dict(),
         "threshold": thresholds,
+        "model_load": loaded.to_dict(),
         "dev": split_report(dev_scores, encoded["dev"], space, thresholds, config.evaluation, with_ci=False),
     }
     if "test" in encoded:

@@ -1,0 +1,105 @@
+"""Load a pre-trained encoder under a task head, and say in one line what was new — not in transformers' table.
+
+Why: transformers 5 prints a LOAD REPORT table at every `from_pretrained` whose checkpoint and architecture differ.
+Putting a fresh head on an encoder always differs (the head is "MISSING"), so every `medadapt finetune` printed
+a block a user can take for an error, while the one case that *is* an error — encoder weights missing, so part of
+the "pre-trained" model is random (a wrong folder, a truncated checkpoint, another architecture) — looked exactly
+alike. Here the expected part (a fresh head, unused pre-training heads) is logged at INFO and kept in the run's
+metrics; missing encoder weights are a WARNING naming them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger("medadapt.model")
+
+SHOWN = 5  # keys named in a log line; the full lists go to the run's metrics
+# Encoder-side layers that only classification uses: a masked-LM checkpoint (e.g. one `medadapt pretrain` saved)
+# has no pooler, so a sequence classifier built on it gets a fresh one. That is part of the new head, not a loss.
+CLASSIFICATION_ONLY = (".pooler.",)
+
+
+@dataclass
+class LoadSummary:
+    """What `from_pretrained` did not take from the checkpoint (fresh) and what it left in it (unused)."""
+
+    source: str
+    fresh_head: list[str] = field(default_factory=list)
+    fresh_encoder: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "fresh_head": self.fresh_head,
+            "fresh_encoder": self.fresh_encoder,
+            "unused": self.unused,
+        }
+
+
+class _DropLoadReport(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "LOAD REPORT" not in str(record.msg)
+
+
+@contextmanager
+def _transformers_load_report_silenced() -> Iterator[None]:
+    """A filter for that one record, not a raised level: transformers 5 runs (and logs) a tensor-parallel plan
+    check exactly when its loader's level is WARNING or above."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logger = hf_logging.get_logger("transformers.modeling_utils")
+    only_the_report = _DropLoadReport()
+    hf_logger.addFilter(only_the_report)
+    try:
+        yield
+    finally:
+        hf_logger.removeFilter(only_the_report)
+
+
+def _named(keys: list[str]) -> str:
+    more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+    return ", ".join(keys[:SHOWN]) + more
+
+
+def load_pretrained(load: Callable[..., Any], source: str, **kwargs: Any) -> tuple[Any, LoadSummary]:
+    """`load(source, **kwargs)` (an `Auto*.from_pretrained` or a model class's) with the load summarised.
+
+    Errors (shape mismatches, unreadable files) still raise from transformers unchanged; callers turn them into
+    `ModelLoadError`s with their own advice.
+    """
+    with _transformers_load_report_silenced():
+        model, info = load(source, output_loading_info=True, **kwargs)
+    prefix = getattr(model, "base_model_prefix", "") or ""
+    missing = sorted(info.get("missing_keys", ()))
+    in_encoder = [
+        k
+        for k in missing
+        if prefix and k.startswith(prefix + ".") and not any(part in k for part in CLASSIFICATION_ONLY)
+    ]
+    summary = LoadSummary(
+        source=str(source),
+        fresh_head=[k for k in missing if k not in in_encoder],
+        fresh_encoder=in_encoder,
+        unused=sorted(info.get("unexpected_keys", ())),
+    )
+    name = type(model).__name__
+    if summary.fresh_encoder:
+        logger.warning(
+            "%s from %s: %d encoder weights are not in the checkpoint and start random (%s). The folder may hold "
+            "another architecture or a truncated save; the fine-tuned model will not be the pre-trained one.",
+            name,
+            source,
+            len(summary.fresh_encoder),
+            _named(summary.fresh_encoder),
+        )
+    if summary.fresh_head:
+        logger.info("%s from %s: new task head (%s)", name, source, _named(summary.fresh_head))
+    if summary.unused:
+        logger.info("%s from %s: checkpoint weights not used (%s)", name, source, _named(summary.unused))
+    return model, summary
