@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForTokenClassification, BertConfig, BertForTokenClassification
 
 from medadapt.errors import ConfigError
-from medadapt.training import TrainingSection, _param_groups, head_parameter_ids, length_grouped_batches, train
+from medadapt.training import TrainingSection, head_parameter_ids, length_grouped_batches, param_groups, train
 
 
 def _model() -> BertForTokenClassification:
@@ -93,7 +93,7 @@ def test_loss_hook_replaces_the_model_loss(tmp_path: Path) -> None:
 
 def test_head_lr_gives_the_head_its_own_rate_and_keeps_the_weight_decay_rules() -> None:
     model = _model()
-    groups = _param_groups(model, 0.01, 1e-5, 1e-3)
+    groups = param_groups(model, 0.01, 1e-5, 1e-3)
     seen = [id(p) for g in groups for p in g["params"]]
     assert sorted(seen) == sorted(id(p) for p in model.parameters())  # every parameter exactly once
     rate = {id(p): g["lr"] for g in groups for p in g["params"]}
@@ -102,7 +102,7 @@ def test_head_lr_gives_the_head_its_own_rate_and_keeps_the_weight_decay_rules() 
     assert {rate[id(p)] for p in model.bert.parameters()} == {1e-5}
     assert decay[id(model.classifier.weight)] == 0.01 and decay[id(model.classifier.bias)] == 0.0
     assert decay[id(model.bert.embeddings.LayerNorm.weight)] == 0.0
-    assert {g["lr"] for g in _param_groups(model, 0.01, 1e-5, None)} == {1e-5}  # no head_lr: one rate
+    assert {g["lr"] for g in param_groups(model, 0.01, 1e-5, None)} == {1e-5}  # no head_lr: one rate
 
 
 def test_head_lr_finds_the_head_inside_a_wrapper_and_refuses_a_model_without_one() -> None:
@@ -135,3 +135,19 @@ def test_the_loop_imports_no_task_module() -> None:
     assert out.stdout.strip() == "[]"
     source = Path(sys.modules["medadapt.training"].__file__).read_text()
     assert "medadapt.tasks" not in source and "medadapt.metrics" not in source
+
+
+def test_pretraining_groups_keep_the_order_its_checkpoints_store() -> None:
+    """Exact resume restores AdamW state by group position: decayed matrices first, then the 1-D weights, each in
+    `named_parameters` order, with the tied embedding/decoder matrix once — as checkpoints written so far hold."""
+    from tests.tiny import tiny_bert
+
+    model = tiny_bert(60)
+    groups = param_groups(model, 0.01, 1e-4)
+    named = list(model.named_parameters())
+    assert [g["weight_decay"] for g in groups] == [0.01, 0.0] and {g["lr"] for g in groups} == {1e-4}
+    assert [id(p) for p in groups[0]["params"]] == [id(p) for _, p in named if p.ndim >= 2]
+    assert [id(p) for p in groups[1]["params"]] == [id(p) for _, p in named if p.ndim < 2]
+    embeddings = model.get_input_embeddings().weight
+    assert model.get_output_embeddings().weight is embeddings
+    assert sum(p is embeddings for g in groups for p in g["params"]) == 1

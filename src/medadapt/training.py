@@ -139,19 +139,24 @@ def head_parameter_ids(model: torch.nn.Module) -> set[int]:
     )
 
 
-def _param_groups(
-    model: torch.nn.Module, weight_decay: float, lr: float, head_lr: float | None
+def param_groups(
+    model: torch.nn.Module, weight_decay: float, lr: float, head_lr: float | None = None
 ) -> list[dict[str, Any]]:
-    """No weight decay on biases and normalisation weights (the BERT recipe); the head at `head_lr` if given."""
+    """No weight decay on biases and normalisation weights (the BERT recipe); the head at `head_lr` if given.
+
+    Shared by fine-tuning and pre-training. The group order (body before head, decayed before not) is part of
+    every pre-training checkpoint — the optimizer state is stored per group position — so it must not change.
+    Tied weights (embeddings and MLM decoder) appear once: `named_parameters` skips repeats.
+    """
     head = head_parameter_ids(model) if head_lr is not None else set()
     groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:
             decays = not (param.ndim < 2 or "norm" in name.lower())
-            groups.setdefault((id(param) in head, decays), []).append(param)
+            groups.setdefault((id(param) in head, not decays), []).append(param)
     return [
-        {"params": params, "weight_decay": weight_decay if decays else 0.0, "lr": head_lr if in_head else lr}
-        for (in_head, decays), params in sorted(groups.items())
+        {"params": params, "weight_decay": 0.0 if no_decay else weight_decay, "lr": head_lr if in_head else lr}
+        for (in_head, no_decay), params in sorted(groups.items())
     ]
 
 
@@ -192,7 +197,7 @@ def train(
     total = steps_per_epoch * settings.epochs
     if settings.gradient_checkpointing:
         enable_checkpointing(model)
-    groups = _param_groups(model, settings.weight_decay, settings.lr, settings.head_lr)
+    groups = param_groups(model, settings.weight_decay, settings.lr, settings.head_lr)
     optimizer = torch.optim.AdamW(groups, lr=settings.lr)
     scheduler = get_scheduler("linear", optimizer, int(settings.warmup_ratio * total), total)
     wrapped, optimizer = accelerator.prepare(model, optimizer)

@@ -37,6 +37,7 @@ from medadapt.pretrain.mlm_head import SparseMLM, pad_vocabulary
 from medadapt.pretrain.model import load_mlm_model, load_tokenizer
 from medadapt.pretrain.perplexity import masked_loss_sums
 from medadapt.progress import console, make_progress
+from medadapt.training import param_groups
 
 
 class ResumeRefused(MedadaptError):
@@ -66,18 +67,6 @@ def _precision(setting: str) -> str:
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "no"
     return setting
-
-
-def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """No weight decay on biases and LayerNorm weights (BERT recipe)."""
-    decay, no_decay = [], []
-    seen: set[int] = set()
-    for name, param in model.named_parameters():
-        if not param.requires_grad or id(param) in seen:
-            continue
-        seen.add(id(param))
-        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def _adamw(groups: list[dict[str, Any]], train: Any) -> torch.optim.Optimizer:
@@ -136,7 +125,7 @@ class Pretrainer:
         self.vocab_limit = len(self.tokenizer)
         self.masker = BlockMasker(self.tokenizer, MaskingSpec(**config.masking.model_dump()))
         wrapper = SparseMLM(model, sparse=train.sparse_head, vocab_limit=self.vocab_limit)
-        optimizer = _adamw(_param_groups(model, train.weight_decay), train)
+        optimizer = _adamw(param_groups(model, train.weight_decay, train.learning_rate), train)
         self.scheduler = get_scheduler(
             train.schedule if train.schedule != "constant" else "constant_with_warmup",
             optimizer,
