@@ -68,3 +68,26 @@ def test_transformers_logger_left_as_found(mlm_folder):
     before = (hf_logger.level, list(hf_logger.filters))
     load_pretrained(AutoModelForTokenClassification.from_pretrained, str(mlm_folder), num_labels=2)
     assert (hf_logger.level, list(hf_logger.filters)) == before
+
+
+@pytest.fixture()
+def bare_encoder_folder(tmp_path):
+    """An encoder saved without any head (a `BertModel`), as sentence-embedding models are often published."""
+    from transformers import BertModel
+
+    folder = tmp_path / "bare"
+    BertModel(tiny_bert(60).config).save_pretrained(folder)
+    return folder
+
+
+def test_mlm_head_missing_warns_for_pretraining_and_refuses_perplexity(bare_encoder_folder, caplog):
+    from medadapt.errors import ModelLoadError
+
+    caplog.set_level(logging.INFO)
+    _, summary = load_pretrained(AutoModelForMaskedLM.from_pretrained, str(bare_encoder_folder), head="warn")
+    assert summary.fresh_head and all(k.startswith("cls.predictions") for k in summary.fresh_head)
+    assert summary.fresh_encoder == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "medadapt.model"]
+    assert len(warnings) == 1 and "no trained head" in warnings[0]
+    with pytest.raises(ModelLoadError, match=r"no trained head.*cls\.predictions"):
+        load_pretrained(AutoModelForMaskedLM.from_pretrained, str(bare_encoder_folder), head="required")

@@ -14,7 +14,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from medadapt.errors import ModelLoadError
 
 logger = logging.getLogger("medadapt.model")
 
@@ -67,11 +69,19 @@ def _named(keys: list[str]) -> str:
     return ", ".join(keys[:SHOWN]) + more
 
 
-def load_pretrained(load: Callable[..., Any], source: str, **kwargs: Any) -> tuple[Any, LoadSummary]:
+HeadPolicy = Literal["expected", "warn", "required"]
+
+
+def load_pretrained(
+    load: Callable[..., Any], source: str, *, head: HeadPolicy = "expected", **kwargs: Any
+) -> tuple[Any, LoadSummary]:
     """`load(source, **kwargs)` (an `Auto*.from_pretrained` or a model class's) with the load summarised.
 
-    Errors (shape mismatches, unreadable files) still raise from transformers unchanged; callers turn them into
-    `ModelLoadError`s with their own advice.
+    `head` says what a head missing from the checkpoint means: "expected" for a new task head (fine-tuning),
+    "warn" where a trained one was expected but a fresh one still works (continued MLM pre-training of an encoder
+    saved without its MLM head), "required" where a fresh head would make the result meaningless (pseudo-
+    perplexity scored by a random MLM head): a `ModelLoadError`. Errors (shape mismatches, unreadable files) still
+    raise from transformers unchanged; callers turn them into `ModelLoadError`s with their own advice.
     """
     with _transformers_load_report_silenced():
         model, info = load(source, output_loading_info=True, **kwargs)
@@ -98,7 +108,19 @@ def load_pretrained(load: Callable[..., Any], source: str, **kwargs: Any) -> tup
             len(summary.fresh_encoder),
             _named(summary.fresh_encoder),
         )
-    if summary.fresh_head:
+    if summary.fresh_head and head == "required":
+        raise ModelLoadError(
+            f"{name} from {source}: the checkpoint has no trained head ({_named(summary.fresh_head)} missing), "
+            "and this step needs the trained one; give a folder saved with its head (e.g. a *ForMaskedLM save)"
+        )
+    if summary.fresh_head and head == "warn":
+        logger.warning(
+            "%s from %s: the checkpoint has no trained head (%s); a fresh one starts from random weights",
+            name,
+            source,
+            _named(summary.fresh_head),
+        )
+    elif summary.fresh_head:
         logger.info("%s from %s: new task head (%s)", name, source, _named(summary.fresh_head))
     if summary.unused:
         logger.info("%s from %s: checkpoint weights not used (%s)", name, source, _named(summary.unused))

@@ -29,7 +29,7 @@ def load_mlm_model(section: ModelSection, tokenizer: PreTrainedTokenizerBase) ->
         config = AutoConfig.for_model(model_type, **settings)
         return AutoModelForMaskedLM.from_config(config, **attn)
     try:
-        model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, section.name_or_path, **attn)
+        model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, section.name_or_path, head="warn", **attn)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"cannot load model {section.name_or_path!r}: {exc}. Give a local save_pretrained folder, or run "

@@ -64,6 +64,7 @@ def corpus_perplexity(
     from transformers import AutoModelForMaskedLM
 
     from medadapt.errors import ConfigError
+    from medadapt.model_loading import load_pretrained
     from medadapt.pretrain.data import open_packed_corpus, tokenizer_vocab_hash
     from medadapt.pretrain.mlm_head import SparseMLM
     from medadapt.pretrain.model import load_tokenizer
@@ -72,7 +73,8 @@ def corpus_perplexity(
     corpus = open_packed_corpus(Path(corpus_dir))
     if corpus.vocab_hash != tokenizer_vocab_hash(tokenizer):
         raise ConfigError(f"corpus {corpus_dir} was not tokenized with the tokenizer of {model_dir}")
-    model = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, str(model_dir), head="required")
+    model.eval()
     blocks = corpus.validation if split == "validation" else corpus.train
     loss_sum, count = masked_loss_sums(
         SparseMLM(model, vocab_limit=len(tokenizer)),

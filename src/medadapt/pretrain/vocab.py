@@ -252,10 +252,11 @@ def _select_rows(model: PreTrainedModel, keep: torch.Tensor) -> None:
 
 
 def load_pair(model_dir: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    from medadapt.model_loading import load_pretrained
     from medadapt.pretrain.model import load_tokenizer
 
     tokenizer = load_tokenizer(model_dir)
-    model = AutoModelForMaskedLM.from_pretrained(model_dir)
+    model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, model_dir, head="warn")
     return model, tokenizer
 
 
