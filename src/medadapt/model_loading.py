@@ -102,7 +102,7 @@ def load_pretrained(
     if summary.fresh_encoder:
         logger.warning(
             "%s from %s: %d encoder weights are not in the checkpoint and start random (%s). The folder may hold "
-            "another architecture or a truncated save; the fine-tuned model will not be the pre-trained one.",
+            "another architecture or a truncated save; what is trained from it is not the pre-trained model.",
             name,
             source,
             len(summary.fresh_encoder),
