@@ -348,25 +348,24 @@ def seed_summary(results: dict[str, object], seeds: list[int], ours: str, theirs
 
     from scipy import stats
 
+    from medadapt.metrics.stats import mean_sd
+
     a = [results[f"{ours}-seed{s}"]["test_f1"] for s in seeds]  # type: ignore[index]
     b = [results[f"{theirs}-seed{s}"]["test_f1"] for s in seeds]  # type: ignore[index]
     diff = [x - y for x, y in zip(a, b, strict=True)]
     wall = {n: statistics.fmean(results[f"{n}-seed{s}"]["wall_s"] for s in seeds) for n in (ours, theirs)}  # type: ignore[index]
     summary: dict[str, object] = {
         "seeds": seeds,
-        ours: {"test_f1": a, "mean": statistics.fmean(a), "wall_s_mean": wall[ours]},
-        theirs: {"test_f1": b, "mean": statistics.fmean(b), "wall_s_mean": wall[theirs]},
-        "difference": {"values": diff, "mean": statistics.fmean(diff)},
+        ours: {"test_f1": a, "wall_s_mean": wall[ours]} | mean_sd(a),
+        theirs: {"test_f1": b, "wall_s_mean": wall[theirs]} | mean_sd(b),
+        "difference": {"values": diff} | mean_sd(diff),
     }
     if len(seeds) > 1:
-        for name, values in ((ours, a), (theirs, b)):
-            summary[name]["sd"] = statistics.stdev(values)  # type: ignore[index]
-        sem = statistics.stdev(diff) / len(diff) ** 0.5
-        half = stats.t.ppf(0.975, len(diff) - 1) * sem
-        mean = statistics.fmean(diff)
-        summary["difference"] |= {  # type: ignore[operator]
-            "ci95": [mean - half, mean + half],
-            "p_paired_t": float(stats.ttest_rel(a, b).pvalue) if sem > 0 else 1.0,
+        difference = summary["difference"]
+        half = stats.t.ppf(0.975, len(diff) - 1) * difference["sd"] / len(diff) ** 0.5  # type: ignore[index]
+        difference |= {  # type: ignore[operator]
+            "ci95": [difference["mean"] - half, difference["mean"] + half],  # type: ignore[index]
+            "p_paired_t": float(stats.ttest_rel(a, b).pvalue) if half > 0 else 1.0,
         }
     return summary
 
@@ -475,7 +474,7 @@ def main() -> None:
         for name in (k for k in summary if k not in ("seeds", "difference")):
             side = summary[name]
             print(
-                f"{name}: test F1 mean {side['mean']:.4f} (sd {side.get('sd', 0.0):.4f}) over seeds {seeds}, "
+                f"{name}: test F1 mean {side['mean']:.4f} (sd {side['sd']:.4f}) over seeds {seeds}, "
                 f"mean wall {side['wall_s_mean']:.1f} s"
             )
         line = f"test F1 medadapt - HF, paired by seed: {diff['mean']:+.4f}"
