@@ -9,6 +9,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
 from medadapt.model_loading import load_pretrained
+from medadapt.training import param_groups
 from tests.tiny import tiny_bert
 
 
@@ -39,6 +40,25 @@ def test_pooler_missing_from_mlm_checkpoint_counts_as_head(mlm_folder, caplog):
     assert "bert.pooler.dense.weight" in summary.fresh_head
     assert summary.fresh_encoder == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_fresh_pooler_gets_the_head_rate_a_pretrained_one_keeps_the_body_rate(mlm_folder, tmp_path):
+    """head_lr is for what starts random: a pooler the masked-LM save lacked, not one the checkpoint trained."""
+    fresh_model, fresh = load_pretrained(
+        AutoModelForSequenceClassification.from_pretrained, str(mlm_folder), num_labels=2
+    )
+    rate = _rates(param_groups(fresh_model, 0.01, 1e-5, 1e-3, fresh.fresh_head_parameters(fresh_model)))
+    assert rate[id(fresh_model.bert.pooler.dense.weight)] == rate[id(fresh_model.classifier.weight)] == 1e-3
+    assert rate[id(fresh_model.bert.encoder.layer[0].output.dense.weight)] == 1e-5
+    fresh_model.save_pretrained(tmp_path / "cls")  # now the checkpoint has a pooler
+    model, summary = load_pretrained(AutoModelForSequenceClassification.from_pretrained, str(tmp_path / "cls"))
+    assert summary.fresh_head == []
+    rate = _rates(param_groups(model, 0.01, 1e-5, 1e-3, summary.fresh_head_parameters(model)))
+    assert rate[id(model.bert.pooler.dense.weight)] == 1e-5 and rate[id(model.classifier.weight)] == 1e-3
+
+
+def _rates(groups):
+    return {id(p): g["lr"] for g in groups for p in g["params"]}
 
 
 def test_missing_encoder_weights_warn_by_name(mlm_folder, caplog):

@@ -43,6 +43,16 @@ class LoadSummary:
             "unused": self.unused,
         }
 
+    def fresh_head_parameters(self, model: Any) -> list[Any]:
+        """The parameters of `model` (the one this load returned) that started fresh as part of the head.
+
+        Why: `training.head_lr` finds the head as what lies outside the transformers body, but a sequence
+        classifier built on a masked-LM save also gets a fresh pooler *inside* the body; training passes these
+        so that the pooler learns at the head's rate like the classifier it feeds.
+        """
+        fresh = set(self.fresh_head)
+        return [param for name, param in model.named_parameters() if name in fresh]
+
 
 class _DropLoadReport(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:

@@ -22,7 +22,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -140,15 +140,22 @@ def head_parameter_ids(model: torch.nn.Module) -> set[int]:
 
 
 def param_groups(
-    model: torch.nn.Module, weight_decay: float, lr: float, head_lr: float | None = None
+    model: torch.nn.Module,
+    weight_decay: float,
+    lr: float,
+    head_lr: float | None = None,
+    fresh: Collection[torch.nn.Parameter] = (),
 ) -> list[dict[str, Any]]:
     """No weight decay on biases and normalisation weights (the BERT recipe); the head at `head_lr` if given.
+
+    `fresh`: parameters inside the body that the checkpoint lacked (a sequence classifier's pooler on a
+    masked-LM save, from `LoadSummary.fresh_head_parameters`); they start as random as the head and get its rate.
 
     Shared by fine-tuning and pre-training. The group order (body before head, decayed before not) is part of
     every pre-training checkpoint — the optimizer state is stored per group position — so it must not change.
     Tied weights (embeddings and MLM decoder) appear once: `named_parameters` skips repeats.
     """
-    head = head_parameter_ids(model) if head_lr is not None else set()
+    head = head_parameter_ids(model) | {id(p) for p in fresh} if head_lr is not None else set()
     groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:
@@ -173,11 +180,13 @@ def train(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     tokenizer: Any = None,
     show_progress: bool = True,
+    fresh: Collection[torch.nn.Parameter] = (),
 ) -> TrainResult:
     """Fine-tune `model` on `examples`; the best state by `evaluate_fn(model)[metric]` goes to out_dir/best-model.
 
     `examples` are feature dicts (`collate` pads a list of them into tensors, `labels` included). Without
-    `loss_fn` the model's own loss is used; with it, `loss_fn(outputs.logits, labels)`.
+    `loss_fn` the model's own loss is used; with it, `loss_fn(outputs.logits, labels)`. `fresh`: see
+    `param_groups`.
     """
     out_dir = Path(out_dir)
     seed = settings.seed if seed is None else seed
@@ -197,7 +206,7 @@ def train(
     total = steps_per_epoch * settings.epochs
     if settings.gradient_checkpointing:
         enable_checkpointing(model)
-    groups = param_groups(model, settings.weight_decay, settings.lr, settings.head_lr)
+    groups = param_groups(model, settings.weight_decay, settings.lr, settings.head_lr, fresh)
     optimizer = torch.optim.AdamW(groups, lr=settings.lr)
     scheduler = get_scheduler("linear", optimizer, int(settings.warmup_ratio * total), total)
     wrapped, optimizer = accelerator.prepare(model, optimizer)

@@ -169,6 +169,7 @@ def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool
         loss_fn=loss_fn,
         tokenizer=tokenizer,
         show_progress=show_progress,
+        fresh=loaded.fresh_head_parameters(model),
     )
     best = AutoModelForTokenClassification.from_pretrained(result.best_dir).to(state.device)
     metrics: dict[str, Any] = {

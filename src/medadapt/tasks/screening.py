@@ -155,6 +155,7 @@ def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress
         loss_fn=loss_fn,
         tokenizer=tokenizer,
         show_progress=show_progress,
+        fresh=loaded.fresh_head_parameters(model.encoder),
     )
     best = ChunkPoolingClassifier.from_pretrained(result.best_dir).to(state.device)
     dev_scores = score_split(best, encoded["dev"], pad, config.training.eval_batch_size)
