@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from transformers import PreTrainedTokenizerFast
 
 from medadapt.documents import Document, Span
 from medadapt.errors import ConfigError
 from medadapt.tasks import IGNORE, EncodeReport, LabelMap, chunk_tags, encode_document, plan_windows
+from medadapt.tasks.ner_decoding import decode_document
 from medadapt.tasks.ner_labels import ChunkCounts
-from tests.tiny import CLINICAL_SENTENCES, wordpiece_tokenizer
+from medadapt.tasks.ner_windows import tokenize
+from tests.tiny import CLINICAL_SENTENCES, metaspace_tokenizer, wordpiece_tokenizer
 
 TEXT = "Paciente con diabetes mellitus e hipertensión arterial. Se inicia metformina 850 mg."
 
@@ -64,6 +67,31 @@ def test_tags_follow_the_character_spans(tokenizer: PreTrainedTokenizerFast, lab
     expected = ["B-CHEM"] + ["I-CHEM" if label_all_subwords else None] * (len(metformina) - 1)
     assert [t for _, t in metformina] == expected
     assert all(t == "O" for w in words if w[0][0] in ("Paciente", "con", ".") for _, t in w[:1])
+
+
+def test_sentencepiece_words_split_at_punctuation_so_entities_stay_exact() -> None:
+    """A whitespace-only pre-tokenizer makes "(HbA1c)," one word: tagged on its first subword, "HbA1c" could only
+    come back as the whole word, and "SOM"/"SOD" in "SOM/SOD" would share one tag (one of them lost)."""
+    text = "Control de (HbA1c), SOM/SOD y FIV/ICSI. Sin cambios en HbA1c."
+    tokenizer = metaspace_tokenizer([text, *CLINICAL_SENTENCES], vocab_size=120)
+    raw = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    first_word = [text[a:b] for (a, b), w in zip(raw["offset_mapping"], raw.word_ids(), strict=True) if w == 2]
+    assert "".join(first_word).strip() == "(HbA1c),"  # the tokenizer's own word: the case this guards
+    spans = [_span(text, "HbA1c", "PROC"), _span(text, "SOM", "DISO"), _span(text, "SOD", "DISO")]
+    spans += [
+        _span(text, "FIV", "PROC"),
+        _span(text, "ICSI", "PROC"),
+        Span(text.rindex("HbA1c"), len(text) - 1, "PROC"),
+    ]
+    doc = Document("d", text, spans=sorted(spans))
+    label_map = LabelMap(("DISO", "PROC"))
+    report = EncodeReport()
+    windows = encode_document(doc, tokenizer, label_map, max_length=16, stride=4, report=report)
+    assert len(windows) > 1 and not report.not_aligned and report.aligned == len(spans)
+    logits = [np.eye(label_map.num_labels)[[max(t, 0) for t in w.labels]] * 10 for w in windows]
+    assert sorted(decode_document(doc, windows, logits, label_map).spans) == doc.spans
+    words = tokenize(text, tokenizer).word_ids
+    assert words == sorted(words) and len(set(words)) > len(set(raw.word_ids()))
 
 
 def test_windows_have_max_length_and_overlap_by_at_least_stride(tokenizer: PreTrainedTokenizerFast) -> None:

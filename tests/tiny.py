@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import normalizers, processors
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
 
 from medadapt.corpus.tokenizer_train import SPECIAL_TOKENS as SPECIALS
@@ -39,6 +39,30 @@ def wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 200) -> PreTrain
         cls_token="[CLS]",
         sep_token="[SEP]",
         mask_token="[MASK]",
+        model_max_length=512,
+    )
+
+
+def metaspace_tokenizer(texts: Iterable[str], vocab_size: int = 150) -> PreTrainedTokenizerFast:
+    """A SentencePiece-style (XLM-R, e5) tokenizer: Unigram pieces, words split on whitespace only."""
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=["<pad>", "<unk>", "<s>", "</s>", "<mask>"], unk_token="<unk>"
+    )
+    tok.train_from_iterator(list(texts), trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 2), ("</s>", 3)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        bos_token="<s>",
+        eos_token="</s>",
+        cls_token="<s>",
+        sep_token="</s>",
+        mask_token="<mask>",
         model_max_length=512,
     )
 
