@@ -303,13 +303,26 @@ def score_hf(data_dir: Path, out: Path) -> dict[str, object]:
 
 
 # ------------------------------------------------------------------------------------------------ driver
+def source_version() -> str | None:
+    """The git tree id of medadapt's source (None outside a git checkout): medadapt's results depend on its code."""
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD:src/medadapt"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    dirty = subprocess.run(["git", "status", "--porcelain", "src/medadapt"], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode or dirty.stdout.strip():
+        return None
+    return done.stdout.strip()
+
+
 def recipe_of(kind: str, model: str, args: argparse.Namespace, seed: int) -> dict[str, object]:
-    """Everything a run's result depends on: a stored result is reused (--seeds resume) only if this matches."""
+    """Everything a run's result depends on: a stored result is reused (--seeds resume) only if this matches.
+    medadapt's side includes its source tree id, so a run made with other code (or uncommitted changes) reruns."""
     keys = ("train_sentences", "dev_sentences", "test_sentences", "epochs", "max_length", "stride", "batch_size")
+    ours = {"medadapt_training": json.loads(args.medadapt_training), "medadapt_src": source_version()}
     return (
         {"kind": kind, "model": model, "seed": seed, "lr": args.lr, "precision": args.precision}
         | {k: getattr(args, k) for k in keys}
-        | ({"medadapt_training": json.loads(args.medadapt_training)} if kind == "medadapt" else {})
+        | (ours if kind == "medadapt" else {})
     )
 
 
@@ -321,7 +334,7 @@ def run_worker(
     recipe = recipe_of(kind, model, args, seed)
     if args.seeds and result.is_file():
         stored = json.loads(result.read_text())
-        if stored.get("recipe") == recipe and "process_s" in stored:
+        if stored.get("recipe") == recipe and "process_s" in stored and recipe.get("medadapt_src", "") is not None:
             print(f"{name}: reusing the finished run in {result}", flush=True)
             return stored
     cmd = [sys.executable, __file__, "--worker", kind, "--model", model, "--data-dir", str(work / "data"),
