@@ -11,7 +11,8 @@ for every model and seed, so it needs no GPU and no training budget.
   [CLS]/[SEP]); words past the cut get no prediction. An entity is kept when it ends at or before the last
   character of the last kept token.
 - medadapt side: `encode_document` windows of L tokens with stride L/4 (the task's defaults scaled); an entity is
-  kept when one window holds it whole, and `EncodeReport.lost` counts entities the labels cannot carry at all.
+  kept when one window holds it whole. Entities whose tags cannot give back their exact span (`EncodeReport`'s
+  not-aligned ones) count as lost on both sides.
 - Data (read in place): CT-EBM-SP (dev, via configs/ner/ct-ebm-sp-umls.yaml: the study's four UMLS groups),
   PharmaCoNER (the BRAT dev documents), MEDDOCAN (test documents, de-identification); all whole documents, as a
   user converting BRAT for run_ner gets them (splitting into sentences avoids truncation but needs a sentence
@@ -95,12 +96,13 @@ def measure(name: str, docs: list[Any], tokenizer: Any, lengths: list[int]) -> l
     label_map = LabelMap.from_documents(docs)
     tokenized = [tokenize(d.text, tokenizer) for d in docs]
     entities = sum(len(d.spans) for d in docs)
-    # Entities no token labelling can carry (e.g. a gold edge inside a word): lost to both sides alike
-    # (run_ner labels whole words, so it loses at least these), so neither side's ceiling counts them.
+    # Entities the tags cannot reproduce exactly (a gold edge inside a word: expanded, or lost where two share a
+    # word) are strict misses on both sides alike (run_ner labels whole words, so it has at least these), so
+    # neither side's ceiling counts them.
     aligned = EncodeReport()
     for d in docs:
         encode_document(d, tokenizer, label_map, lengths[0], lengths[0] // 4, report=aligned)
-    unlabelable = {(item.doc_id, item.gold) for item in aligned.not_aligned if item.recovered is None}
+    unlabelable = {(item.doc_id, item.gold) for item in aligned.not_aligned if item.recovered != item.gold}
     rows = []
     for length in lengths:
         hf = [hf_kept(d, t, length, unlabelable) for d, t in zip(docs, tokenized, strict=True)]
