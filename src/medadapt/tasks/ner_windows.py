@@ -9,13 +9,14 @@ A *unit* is what one tag is predicted for: a word (tagged on its first subword) 
 else every token. Encoder and decoder build units with the same function from the same offsets, which is what
 makes encode → decode an exact round trip.
 
-Words are the tokenizer's pre-tokenizer words, further split where a token boundary separates punctuation from
-anything else — BERT's rule (each punctuation character a word of its own), applied to every tokenizer. Why: a
-SentencePiece tokenizer (XLM-R, e5, mDeBERTa) splits words on whitespace only, so "(HbA1c)," is one word; tagged on
-its first subword, an entity "HbA1c" inside it can only come back as the whole "(HbA1c),", which strict
-evaluation counts as wrong. On CT-EBM-SP's dev set with the e5 tokenizer that was 2,253 of 8,602 gold entities
-(26%) plus 46 lost where two entities shared a word ("SOM/SOD"); WordPiece words already split this way, so
-BERT-family models are unchanged.
+Words are split at punctuation before tokenizing, for every tokenizer: BERT's rule (each punctuation character a
+word of its own), done by giving the tokenizer the text with a space at each such boundary (offsets map back to
+the original text). Why: a SentencePiece tokenizer (XLM-R, e5, mDeBERTa) splits words on whitespace only and its
+pieces cross punctuation ("(HbA1c)," → "▁(", "Hb", "A", "1c", "),"), so an entity "HbA1c" could only come back as
+the whole word — a strict miss. A perfect tagger on raw e5 tokens scored strict micro-F1 0.73 on CT-EBM-SP dev,
+0.59 on PharmaCoNER's BRAT dev and 0.34 on MEDDOCAN test (bench/ner_truncation.py's data); split as here, the
+pieces never cross a gold boundary that punctuation marks. This is also what run_ner.py's pre-split CoNLL words
+give a SentencePiece model. BERT's own pre-tokenizer splits exactly there, so BERT-family tokens are unchanged.
 
 Window starts: the next window nominally starts `stride` tokens before the previous one ends; the start is moved
 back (never forward, so the overlap is at least `stride`) to a sentence start when asked, else to a word start, so
@@ -62,21 +63,21 @@ def special_template(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], lis
 
 
 def tokenize(text: str, tokenizer: PreTrainedTokenizerBase) -> Tokenized:
-    """Tokenize a whole document (fast tokenizer required: offsets and word ids come from it)."""
+    """Tokenize a whole document with punctuation split off as words (see module doc); offsets and word ids refer
+    to `text` itself (fast tokenizer required: offsets and word ids come from it)."""
     if not getattr(tokenizer, "is_fast", False):
         raise TypeError(f"{type(tokenizer).__name__} is not a fast tokenizer; offsets need one (use_fast=True)")
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
+    spaced, origin = space_punctuation(text)
+    enc = tokenizer(spaced, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
     offsets = []
     for a, b in enc["offset_mapping"]:
-        while a < b and text[a].isspace():  # byte-level / metaspace tokenizers may include the space
+        while a < b and spaced[a].isspace():  # byte-level / metaspace tokenizers may include the space
             a += 1
-        while b > a and text[b - 1].isspace():
+        while b > a and spaced[b - 1].isspace():
             b -= 1
-        offsets.append((a, b))
+        offsets.append((origin[a], origin[b - 1] + 1) if a < b else (origin[a], origin[a]))
     prefix, suffix = special_template(tokenizer)
-    return Tokenized(
-        list(enc["input_ids"]), offsets, split_at_punctuation(text, offsets, enc.word_ids()), prefix, suffix
-    )
+    return Tokenized(list(enc["input_ids"]), offsets, list(enc.word_ids()), prefix, suffix)
 
 
 def is_punctuation(char: str) -> bool:
@@ -87,32 +88,26 @@ def is_punctuation(char: str) -> bool:
         or 58 <= code <= 64
         or 91 <= code <= 96
         or 123 <= code <= 126
-        or (unicodedata.category(char).startswith("P"))
+        or unicodedata.category(char).startswith("P")
     )
 
 
-def split_at_punctuation(
-    text: str, offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None]
-) -> list[int | None]:
-    """Renumbered word ids: a new word also starts at a token boundary with punctuation on either side (see
-    module doc). Tokens without characters keep their word; a token that itself mixes punctuation and letters
-    (a SentencePiece "c)") cannot be split and stays one piece."""
-    out: list[int | None] = []
-    current, previous_word, previous_end = -1, None, None
-    for (a, b), word in zip(offsets, word_ids, strict=True):
-        if word is None:
-            out.append(None)
-            continue
-        boundary = word != previous_word or (
-            a < b and previous_end is not None and (is_punctuation(text[a]) or is_punctuation(text[previous_end - 1]))
-        )
-        if boundary:
-            current += 1
-        out.append(current)
-        previous_word = word
-        if a < b:
-            previous_end = b
-    return out
+def space_punctuation(text: str) -> tuple[str, list[int]]:
+    """`text` with a space wherever punctuation touches another non-space character, and for every character of
+    the result the index in `text` it comes from (an inserted space: the character after it; one extra entry
+    for the end). BERT's pre-tokenizer splits there already, so BERT-family tokens are unchanged."""
+    chars: list[str] = []
+    origin: list[int] = []
+    previous = " "
+    for i, char in enumerate(text):
+        if not (previous.isspace() or char.isspace()) and (is_punctuation(char) or is_punctuation(previous)):
+            chars.append(" ")
+            origin.append(i)
+        chars.append(char)
+        origin.append(i)
+        previous = char
+    origin.append(len(text))
+    return "".join(chars), origin
 
 
 @dataclass
