@@ -29,17 +29,8 @@ def wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 200) -> PreTrain
         min_frequency=0,
         special_tokens=SPECIALS,
     )
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="[PAD]",
-        unk_token="[UNK]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=512,
+    return _wrapped(
+        tok, "[CLS] $A [SEP]", "[CLS] $A [SEP] $B [SEP]", "[CLS]", "[SEP]", pad="[PAD]", unk="[UNK]", mask="[MASK]"
     )
 
 
@@ -51,18 +42,24 @@ def metaspace_tokenizer(texts: Iterable[str], vocab_size: int = 150) -> PreTrain
         vocab_size=vocab_size, special_tokens=["<pad>", "<unk>", "<s>", "</s>", "<mask>"], unk_token="<unk>"
     )
     tok.train_from_iterator(list(texts), trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 2), ("</s>", 3)]
+    wrapped = _wrapped(
+        tok, "<s> $A </s>", "<s> $A </s> </s> $B </s>", "<s>", "</s>", pad="<pad>", unk="<unk>", mask="<mask>"
     )
+    wrapped.bos_token, wrapped.eos_token = "<s>", "</s>"
+    return wrapped
+
+
+def _wrapped(tok: Tokenizer, single: str, pair: str, cls: str, sep: str, *, pad: str, unk: str, mask: str):
+    """The trained `tok` with its [CLS]/[SEP] template, as the transformers tokenizer the tests use."""
+    special = [(cls, tok.token_to_id(cls)), (sep, tok.token_to_id(sep))]
+    tok.post_processor = processors.TemplateProcessing(single=single, pair=pair, special_tokens=special)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        pad_token="<pad>",
-        unk_token="<unk>",
-        bos_token="<s>",
-        eos_token="</s>",
-        cls_token="<s>",
-        sep_token="</s>",
-        mask_token="<mask>",
+        pad_token=pad,
+        unk_token=unk,
+        cls_token=cls,
+        sep_token=sep,
+        mask_token=mask,
         model_max_length=512,
     )
 
