@@ -34,7 +34,7 @@ def run(
     study = load_study(study_file, extra)
     if dry_run:
         plan = run_study(study, dry_run=True)
-        console.print(describe(study, plan["jobs"]))
+        console.print(describe(study, plan["jobs"], plan["todo"]))
         return
     counts = run_study(study)
     console.print(f"{counts['run']} jobs run, {counts['skipped']} already done (of {counts['jobs']})")

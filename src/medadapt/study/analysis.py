@@ -65,17 +65,27 @@ class Cell:
 
 def _units(job: Job) -> tuple[list[str], np.ndarray]:
     path = job.folder / "units.json"
-    data = json.loads(path.read_text())
-    order = np.argsort(data["ids"], kind="stable")
-    return [data["ids"][i] for i in order], np.asarray(data["rows"], dtype=float)[order]
+    try:
+        data = json.loads(path.read_text())
+        order = np.argsort(data["ids"], kind="stable")
+        return [data["ids"][i] for i in order], np.asarray(data["rows"], dtype=float)[order]
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise InputError(path, f"unreadable units of {job.name} ({exc}); {REDO}") from exc
+
+
+REDO = "rerun `medadapt study run` to redo that evaluation"
 
 
 def collect(study: StudyConfig) -> list[Cell]:
-    """Cells of every finished evaluation, seeds in study order."""
+    """Cells of every finished evaluation, seeds in study order. An evaluation recorded as done whose outputs
+    are gone is an error naming the file, not a silently smaller table."""
     cells: dict[tuple[str, str, str, str], Cell] = {}
     for job in plan(study):
-        if job.kind != "evaluate" or not job.done():
+        if job.kind != "evaluate" or not job.recorded():
             continue
+        missing = job.missing()
+        if missing:
+            raise InputError(job.folder / missing[0], f"missing, though {job.name} is recorded as done; {REDO}")
         spec = job.spec
         task = study.tasks[spec["task"]]
         metric = task.primary_metric()

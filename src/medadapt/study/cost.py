@@ -13,7 +13,7 @@ from pathlib import Path
 
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig
-from medadapt.study.plan import Job, language_config
+from medadapt.study.plan import Job, pending
 
 
 def _bytes(paths: list[str | None]) -> int:
@@ -21,7 +21,10 @@ def _bytes(paths: list[str | None]) -> int:
 
 
 def job_size(study: StudyConfig, job: Job) -> float:
-    """Byte-epochs of training text for a fine-tuning job (0 for other jobs)."""
+    """Byte-epochs of training text for a fine-tuning job (0 for other jobs). The epochs come from the validated
+    config (the study was checked before), so a default or a quoted number counts as the run will."""
+    from medadapt.study.execute import finetune_config
+
     if job.kind != "finetune":
         return 0.0
     task = study.tasks[job.spec["task"]]
@@ -30,8 +33,7 @@ def job_size(study: StudyConfig, job: Job) -> float:
     for part in setting.train:
         full = _bytes([task.languages[part.lang].train])
         size += full if part.k is None else full * min(1.0, part.k / max(1, _units(task, part.lang)))
-    epochs = language_config(task, setting.train[0].lang).get("training", {}).get("epochs", 3)
-    return size * float(epochs)
+    return size * finetune_config(study, job, write_data=False).training.epochs
 
 
 def _units(task, lang: str) -> int:
@@ -40,11 +42,14 @@ def _units(task, lang: str) -> int:
     return max(1, sum(1 for f in files for _ in open(f, encoding="utf-8", errors="replace")))
 
 
-def describe(study: StudyConfig, jobs: list[Job]) -> str:
+def describe(study: StudyConfig, jobs: list[Job], todo: dict[str, str] | None = None) -> str:
+    """One line per job (done, or todo with why), then the counts and the time estimate. `todo`: the pending
+    jobs with their reasons (`plan.pending`)."""
+    todo = pending(jobs) if todo is None else todo
     rates: dict[str, list[float]] = {}
     for job in jobs:
         marker = job.folder / "done.json"
-        if job.kind == "finetune" and marker.is_file() and job.done():
+        if job.kind == "finetune" and job.done():
             seconds = json.loads(marker.read_text()).get("seconds")
             size = job_size(study, job)
             if seconds and size:
@@ -52,7 +57,7 @@ def describe(study: StudyConfig, jobs: list[Job]) -> str:
     lines, states = [], Counter()
     total_s, unknown = 0.0, 0
     for job in jobs:
-        state = "done" if job.done() else "todo"
+        state = "todo" if job.name in todo else "done"
         states[(job.kind, state)] += 1
         estimate = ""
         if job.kind == "finetune" and state == "todo":
@@ -65,7 +70,8 @@ def describe(study: StudyConfig, jobs: list[Job]) -> str:
             else:
                 unknown += 1
                 estimate = f"{size / 1e6:.1f} MB·epochs of text"
-        lines.append(f"{state:4}  {job.name}  {estimate}")
+        why = _why(job, todo.get(job.name))
+        lines.append(f"{state:4}  {job.name}  {estimate}{why}".rstrip())
     summary = ", ".join(f"{kind} {state}: {n}" for (kind, state), n in sorted(states.items()))
     lines.append(f"\n{len(jobs)} jobs ({summary})")
     if total_s:
@@ -73,3 +79,17 @@ def describe(study: StudyConfig, jobs: list[Job]) -> str:
     if unknown:
         lines.append(f"{unknown} fine-tuning jobs without a finished run of their task to calibrate: size shown only")
     return "\n".join(lines)
+
+
+def _why(job: Job, reason: str | None) -> str:
+    """Why a job that has a folder will run again, and that its finished results will be moved aside."""
+    if reason is None or reason == "new":
+        return ""
+    from medadapt.study.execute import holds_results, resumes
+
+    kept = ""
+    if resumes(job):
+        kept = "; resumes from its checkpoints"
+    elif job.folder.exists() and holds_results(job.folder):
+        kept = "; its earlier results will be moved aside"
+    return f"  ({reason}{kept})"

@@ -1,8 +1,20 @@
-"""Run a study's jobs in order, skipping finished ones (same key in `done.json`) and redoing broken ones.
+"""Run a study's jobs in order, skipping finished ones and redoing broken or outdated ones, saying why.
 
+Before anything on disk is touched (and in `--dry-run`), every job's resolved config is validated and every model
+and data path the study names is checked (`medadapt.study.check`), so a settings typo or a missing file is one
+error naming the jobs and keys, not a failure hours in.
+
+A job is finished when its `done.json` carries its key *and* its outputs are all there (`plan.required_outputs`).
 A job writes `done.json` only after its outputs are complete, so a crash or Ctrl-C leaves a folder without it,
 which the next run redoes (pre-training resumes from its own checkpoints instead of starting over). A fine-tuning
 run stopped by Ctrl-C keeps its best model but is not marked done.
+
+Finished results are never deleted: a job folder that is redone while it holds a `done.json` (its own or an
+evaluation's inside it) or pre-training checkpoints — because its settings or inputs changed, or an output went
+missing — is moved aside to `<folder>.previous-<YYYYmmdd-HHMMSS>` (a message names it; delete it when it is no
+longer needed). Moving aside rather than keeping it until the new run has finished keeps every path a run writes
+(predictions, resolved config) true, and a rename is atomic, so a kill at any point leaves either the old folder or
+the moved one. Only unfinished folders (no `done.json`) are removed.
 """
 
 from __future__ import annotations
@@ -18,7 +30,17 @@ from medadapt.config import build_config, load_config
 from medadapt.errors import MedadaptError
 from medadapt.progress import console
 from medadapt.study.config import StudyConfig, TaskEntry
-from medadapt.study.plan import Job, Part, Setting, deep_merge, language_config, model_output, plan, task_template
+from medadapt.study.plan import (
+    Job,
+    Part,
+    Setting,
+    deep_merge,
+    language_config,
+    model_output,
+    pending,
+    plan,
+    task_template,
+)
 
 SCREENING_FIELDS = ("format", "text_field", "label_field", "patient_field", "date_field", "id_field", "lang")
 
@@ -27,29 +49,74 @@ class StudyInterrupted(MedadaptError):
     """Ctrl-C during a job: finished jobs are kept; rerun the same command to resume."""
 
 
+class StudyJobError(MedadaptError):
+    """A job returned without writing the outputs a finished job must have: it is not marked done."""
+
+
 def _mark_done(job: Job, started: float, result: dict[str, Any]) -> None:
+    """Write done.json atomically (a kill mid-write must not leave a truncated record)."""
+    missing = job.missing()
+    if missing:
+        raise StudyJobError(f"{job.name} ended without writing {', '.join(missing)} in {job.folder}; not marked done")
     record = {"key": job.key, "name": job.name, "seconds": round(time.perf_counter() - started, 2)} | result
-    (job.folder / "done.json").write_text(json.dumps(record, indent=1))
+    tmp = job.folder / ".done.json.tmp"
+    tmp.write_text(json.dumps(record, indent=1))
+    tmp.replace(job.folder / "done.json")
+
+
+def holds_results(folder: Path) -> bool:
+    """A finished record anywhere inside (the job's or an evaluation's) or pre-training checkpoints."""
+    return (folder / "checkpoints").is_dir() or next(folder.rglob("done.json"), None) is not None
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename `folder` to `<folder>.previous-<time>` (a counter added if that exists) and return the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = folder.with_name(f"{folder.name}.previous-{stamp}")
+    n = 2
+    while target.exists():
+        target = folder.with_name(f"{folder.name}.previous-{stamp}-{n}")
+        n += 1
+    folder.rename(target)
+    return target
 
 
 def _fresh(job: Job) -> None:
-    """An unfinished or outdated job folder is removed before the job runs again."""
+    """An empty folder for the job: finished results there are moved aside (never deleted), an unfinished
+    folder is removed."""
     if job.folder.exists():
-        shutil.rmtree(job.folder)
+        if holds_results(job.folder):
+            aside = set_aside(job.folder)
+            console.print(f"{job.name}: its earlier results are kept in {aside} (delete it when no longer needed)")
+        else:
+            shutil.rmtree(job.folder)
     job.folder.mkdir(parents=True)
     (job.folder / "job.json").write_text(json.dumps({"key": job.key, "name": job.name}, indent=1, default=str))
+
+
+def resumes(job: Job) -> bool:
+    """A pre-training job continues in its folder when that was started with the same key (its checkpoints are
+    of this very run); every other job starts from an empty folder."""
+    if job.kind != "pretrain":
+        return False
+    try:
+        return json.loads((job.folder / "job.json").read_text()).get("key") == job.key
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def pretrain_overrides(job: Job) -> list[str]:
+    """The job's `--set` overrides of its pretrain config: the study's, then start model and output folder."""
+    return [*job.spec["overrides"], f"model.name_or_path={job.spec['start']}", f"out_dir={job.folder}"]
 
 
 def run_pretrain(study: StudyConfig, job: Job) -> dict[str, Any]:
     from medadapt.pretrain.config import PretrainConfig
     from medadapt.pretrain.loop import pretrain
 
-    marker = job.folder / "job.json"
-    same = marker.is_file() and json.loads(marker.read_text()).get("key") == job.key
-    if not same:
+    if not resumes(job):
         _fresh(job)
-    overrides = [*job.spec["overrides"], f"model.name_or_path={job.spec['start']}", f"out_dir={job.folder}"]
-    config = load_config(PretrainConfig, job.spec["config"], overrides)
+    config = load_config(PretrainConfig, job.spec["config"], pretrain_overrides(job))
     pretrain(config, resume=(job.folder / "checkpoints").exists(), show_progress=console.is_terminal)
     return {"model": str(job.folder / "model")}
 
@@ -103,34 +170,46 @@ def _screening_docs(task: TaskEntry, part: Part, seed: int) -> list[Any]:
     return out
 
 
+def _materialized(study: StudyConfig, task_name: str, setting: Setting) -> dict[str, tuple[tuple[Part, ...], Path]]:
+    """Per split with data: the parts it is made of and the JSONL file they are written to."""
+    task = study.tasks[task_name]
+    folder = Path(study.out_dir) / "data" / task_name / setting.name
+    out = {}
+    for split, parts in (("train", setting.train), ("dev", setting.dev)):
+        parts = tuple(p for p in parts if getattr(task.languages[p.lang], p.split))
+        if parts:
+            out[split] = (parts, folder / f"{split}.jsonl")
+    return out
+
+
 def materialize(study: StudyConfig, task_name: str, setting: Setting) -> dict[str, str]:
     """Joint / few-shot training data as medadapt JSONL (labels already mapped), one file per split."""
     from medadapt.io import write_documents
 
     task = study.tasks[task_name]
-    folder = Path(study.out_dir) / "data" / task_name / setting.name
-    folder.mkdir(parents=True, exist_ok=True)
     read = _ner_docs if task.type == "ner" else _screening_docs
     paths = {}
-    for split, parts in (("train", setting.train), ("dev", setting.dev)):
-        parts = tuple(p for p in parts if getattr(task.languages[p.lang], p.split))
-        if not parts:
-            continue
+    for split, (parts, path) in _materialized(study, task_name, setting).items():
         docs = [d for p in parts for d in read(task, p, study.transfer.few_shot_seed)]
-        write_documents(docs, folder / f"{split}.jsonl", "jsonl")
-        paths[split] = str(folder / f"{split}.jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_documents(docs, path, "jsonl")
+        paths[split] = str(path)
     return paths
 
 
-def finetune_config(study: StudyConfig, job: Job) -> Any:
-    """The task config of one fine-tuning run (no test split: evaluation jobs test every language)."""
+def finetune_data(study: StudyConfig, job: Job, *, write_data: bool = True) -> tuple[type[Any], dict[str, Any]]:
+    """The config class and data of one fine-tuning run (no test split: evaluation jobs test every language).
+    Without `write_data`, joint / few-shot data are not written, only named: for validating before a run."""
     from medadapt.tasks.ner_config import NerConfig
     from medadapt.tasks.screening_config import ScreeningConfig
 
     task = study.tasks[job.spec["task"]]
     setting: Setting = job.spec["setting_obj"]
     if setting.composite:
-        data = materialize(study, job.spec["task"], setting)
+        if write_data:
+            data = materialize(study, job.spec["task"], setting)
+        else:
+            data = {s: str(p) for s, (_, p) in _materialized(study, job.spec["task"], setting).items()}
         config = task_template(task)
         config["data"] = {"format": "jsonl", **data}
         if task.type == "screening":
@@ -144,8 +223,28 @@ def finetune_config(study: StudyConfig, job: Job) -> Any:
     config["data"]["test"] = None
     config = deep_merge(config, {"model": job.spec["model_path"], "out_dir": str(job.folder)})
     config["training"] = deep_merge(config.get("training", {}), {"seed": job.spec["seed"], "seeds": None})
-    cls = NerConfig if task.type == "ner" else ScreeningConfig
-    return build_config(cls, config, source=f"study task {job.spec['task']!r}")
+    return (NerConfig if task.type == "ner" else ScreeningConfig), config
+
+
+def finetune_config(study: StudyConfig, job: Job, *, write_data: bool = True) -> Any:
+    """The task config of one fine-tuning run, validated."""
+    cls, data = finetune_data(study, job, write_data=write_data)
+    return build_config(cls, data, source=job.name)
+
+
+def evaluate_data(study: StudyConfig, job: Job) -> tuple[type[Any], dict[str, Any]]:
+    """What an evaluation job validates: the NER config that reads the test file, or the screening fields."""
+    from medadapt.tasks.ner_config import NerConfig
+    from medadapt.tasks.screening_config import ScreeningDataSection
+
+    task = study.tasks[job.spec["task"]]
+    test = task.languages[job.spec["test_lang"]].test
+    config = language_config(task, job.spec["test_lang"])
+    if task.type == "ner":
+        model_dir = job.folder.parent.parent / "best-model"
+        return NerConfig, deep_merge(config, {"model": str(model_dir), "data": {"train": test, "test": test}})
+    given = {k: v for k, v in (config.get("data") or {}).items() if k in SCREENING_FIELDS}
+    return ScreeningDataSection, {**given, "train": test}
 
 
 def run_finetune(study: StudyConfig, job: Job) -> dict[str, Any]:
@@ -162,28 +261,22 @@ def run_finetune(study: StudyConfig, job: Job) -> dict[str, Any]:
 
 
 def run_evaluate(study: StudyConfig, job: Job) -> dict[str, Any]:
-    from medadapt.tasks.ner_config import NerConfig
-
     _fresh(job)
     task = study.tasks[job.spec["task"]]
-    lang = job.spec["test_lang"]
-    test = task.languages[lang].test
+    test = task.languages[job.spec["test_lang"]].test
     model_dir = job.folder.parent.parent / "best-model"
-    config = language_config(task, lang)
     metric = task.primary_metric()
+    cls, data = evaluate_data(study, job)
     if task.type == "ner":
         from medadapt.tasks.ner import evaluate_saved
 
-        data = deep_merge(config, {"model": str(model_dir), "data": {"train": test, "test": test}})
-        result = evaluate_saved(build_config(NerConfig, data), model_dir, test, job.folder)
+        result = evaluate_saved(build_config(cls, data, source=job.name), model_dir, test, job.folder)
         value = result["test"]["strict"]["micro"]["f1"] if metric == "f1" else result["test"][metric]
     else:
         from medadapt.tasks.screening import evaluate_screening
-        from medadapt.tasks.screening_config import ScreeningDataSection
 
-        given = {k: v for k, v in config.get("data", {}).items() if k in SCREENING_FIELDS}
         # every field, defaults included: the model may have been trained on the study's merged JSONL
-        fields = ScreeningDataSection(train=test, **given).model_dump(include=set(SCREENING_FIELDS))
+        fields = build_config(cls, data, source=job.name).model_dump(include=set(SCREENING_FIELDS))
         result = evaluate_screening(model_dir, test, job.folder, overrides=fields, explain_top_k=3)
         value = result["eval"]["patient"][metric]
     return {"metric": metric, "value": value}
@@ -197,26 +290,32 @@ RUNNERS: dict[str, Callable[[StudyConfig, Job], dict[str, Any]]] = {
 
 
 def run_study(study: StudyConfig, *, dry_run: bool = False) -> dict[str, Any]:
-    """Run (or with `dry_run` only list) every job; returns counts of done/skipped jobs."""
+    """Check the whole study, then run (or with `dry_run` only list) every job that is not done.
+
+    Returns counts of run/skipped jobs; with `dry_run`, the jobs and the pending ones with why (nothing written).
+    """
+    from medadapt.study.check import check_study
+
     jobs = plan(study)
+    check_study(study, jobs)
+    todo = pending(jobs)
+    if dry_run:
+        return {"jobs": jobs, "todo": todo}
     root = Path(study.out_dir)
     root.mkdir(parents=True, exist_ok=True)
     (root / "study.json").write_text(study.model_dump_json(indent=1))
-    todo = [j for j in jobs if not j.done()]
-    if dry_run:
-        return {"jobs": jobs, "todo": todo}
-    redone: set[str] = set()
     counts = {"skipped": len(jobs) - len(todo), "run": 0}
     for i, job in enumerate(jobs, 1):
-        if job.done() and not any(d in redone for d in job.depends):
+        if job.name not in todo:
             continue
         console.rule(f"[{i}/{len(jobs)}] {job.name}")
+        if todo[job.name] != "new":
+            console.print(f"redoing {job.name}: {todo[job.name]}")
         started = time.perf_counter()
         try:
             result = RUNNERS[job.kind](study, job)
         except KeyboardInterrupt as exc:
             raise StudyInterrupted(f"interrupted during {job.name}; rerun the study to resume there") from exc
         _mark_done(job, started, result)
-        redone.add(job.name)
         counts["run"] += 1
     return counts | {"jobs": len(jobs), "model_dirs": {m: model_output(study, m) for m in study.models}}

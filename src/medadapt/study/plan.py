@@ -2,9 +2,10 @@
 each fine-tuned model on every test language of its task.
 
 Every job has a key: a hash of everything that determines its result (resolved settings, the keys of the jobs it
-depends on, and the content hashes of its input files). A job folder whose `done.json` carries the same key is
-finished and skipped; anything else there is a broken or outdated run and is redone. So rerunning a study after a
-crash, a Ctrl-C or an edit of one task redoes exactly the jobs whose inputs changed.
+depends on, and the content hashes of its input files). A job folder whose `done.json` carries the same key and
+which holds every output the job writes (`required_outputs`) is finished and skipped; anything else there is a
+broken or outdated run and is redone, with the reason (`Job.redo_reason`). So rerunning a study after a crash, a
+Ctrl-C, a lost file or an edit of one task redoes exactly the jobs whose inputs or outputs changed.
 
 Settings (what a model is fine-tuned on): `<lang>` (in-language), `joint` (all languages of the task), and
 `<src>+<k><tgt>` (few-shot: the source language's train set plus k target-language units, chosen in a hash order
@@ -22,6 +23,7 @@ from typing import Any
 
 from medadapt import __version__
 from medadapt.config import file_sha256, read_yaml
+from medadapt.errors import InputError
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig, TaskEntry
 
@@ -48,6 +50,26 @@ class Setting:
         return len(self.train) > 1 or any(p.k is not None for p in self.train) or len(self.dev) > 1
 
 
+WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def _model_files(folder: str) -> list[tuple[str, ...]]:
+    """A save_pretrained folder: its config and one of the weight file layouts (alternatives in one tuple)."""
+    return [(f"{folder}/config.json",), tuple(f"{folder}/{w}" for w in WEIGHTS)]
+
+
+def required_outputs(kind: str, task_type: str | None) -> list[tuple[str, ...]]:
+    """What a finished job leaves in its folder (each entry: alternatives, one must exist). `done.json` alone is
+    no proof: a file deleted or lost afterwards would otherwise be reported done and fail much later, in a job
+    or the report that reads it."""
+    if kind == "pretrain":
+        return _model_files("model")
+    if kind == "finetune":
+        extra = [("best-model/screening.json",)] if task_type == "screening" else []
+        return [*_model_files("best-model"), *extra, ("metrics.json",)]
+    return [("metrics.json",), ("units.json",)]  # evaluate: the metrics and the units the statistics resample
+
+
 @dataclass
 class Job:
     kind: str  # pretrain | finetune | evaluate
@@ -57,14 +79,53 @@ class Job:
     spec: dict[str, Any]
     depends: list[str] = field(default_factory=list)
 
+    def recorded(self) -> bool:
+        """`done.json` carries this job's key (the outputs may still be incomplete: see `missing`)."""
+        return _record(self.folder).get("key") == self.key
+
+    def missing(self) -> list[str]:
+        """Required outputs that are not there, relative to the job folder."""
+        return [
+            names[0]
+            for names in required_outputs(self.kind, self.spec.get("type"))
+            if not any((self.folder / n).is_file() for n in names)
+        ]
+
     def done(self) -> bool:
-        marker = self.folder / "done.json"
-        if not marker.is_file():
-            return False
-        try:
-            return json.loads(marker.read_text()).get("key") == self.key
-        except (OSError, json.JSONDecodeError):
-            return False
+        return self.recorded() and not self.missing()
+
+    def redo_reason(self) -> str | None:
+        """Why this job must run (None: it is done), in words for the console."""
+        record = _record(self.folder)
+        if not record:
+            if (self.folder / "done.json").exists():
+                return "its done.json is unreadable or empty"
+            return "it did not finish" if self.folder.exists() else None
+        if record.get("key") != self.key:
+            return "its settings or inputs changed since it ran"
+        missing = self.missing()
+        return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing" if missing else None
+
+
+def _record(folder: Path) -> dict[str, Any]:
+    """The folder's done.json as a mapping ({} when absent or unreadable)."""
+    try:
+        record = json.loads((folder / "done.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def pending(jobs: list[Job]) -> dict[str, str]:
+    """Every job that will run, in order, with why: not done, or a job it depends on runs first (its outputs
+    then change, so the dependant's record no longer describes them)."""
+    todo: dict[str, str] = {}
+    for job in jobs:
+        if not job.done():
+            todo[job.name] = job.redo_reason() or "new"
+        elif first := next((d for d in job.depends if d in todo), None):
+            todo[job.name] = f"{first} runs first"
+    return todo
 
 
 def digest(data: Any) -> str:
@@ -77,14 +138,18 @@ def _file_hash(path: str, size: int, mtime: float) -> str:
 
 
 def inputs_hash(paths: list[str | None]) -> str:
-    """Content hash of files and folders (each file found under a folder), cached per (path, size, mtime)."""
+    """Content hash of files, folders (each file found under a folder) and globs, cached per (path, size, mtime);
+    an input that names no file hashes as missing."""
     found = []
     for path in (p for p in paths if p):
-        for file in expand_inputs([path]) if Path(path).exists() else []:
+        try:
+            files = expand_inputs([path])
+        except InputError:
+            found.append((path, "missing"))
+            continue
+        for file in files:
             stat = file.stat()
             found.append((str(file), _file_hash(str(file), stat.st_size, stat.st_mtime)))
-        if not Path(path).exists():
-            found.append((path, "missing"))
     return digest(found)
 
 
