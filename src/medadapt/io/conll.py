@@ -5,9 +5,11 @@ offsets only. Columns are tab separated when a line has a tab (tokens may contai
 MoNERo), else space separated. Tag decoding follows conlleval: an I- tag after O or another type starts a new
 entity instead of being dropped (MoNERo marks discontinuous entities this way); in IOB2/BIOES files each such
 start is counted in `meta["conll_repairs"]`. `-DOCSTART-` lines (and `# newdoc` in CoNLL-U) split documents;
-without them a file is one document unless `sentences_as_documents`. A bad sentence (undecodable line, missing
-label column, unknown tag) is the unit that is skipped with skip_bad — the rest of its document is kept and
-the skip is recorded.
+without them a file is one document unless `sentences_as_documents`. Every token line must have the file's
+column count (the first token line's; CoNLL-U: 10), so a short line is not read as O and a space-separated
+multi-word token does not lose a word. A bad sentence (undecodable line, wrong column count, missing label
+column, unknown tag) is the unit that is skipped with skip_bad — the rest of its document is kept and the skip
+is recorded.
 """
 
 from __future__ import annotations
@@ -134,6 +136,78 @@ class _DocBuilder:
         return Document(id=self.id, text="".join(self.parts), lang=self.lang, spans=self.spans, meta=meta)
 
 
+CONLLU_COLUMNS = 10
+
+
+def _columns(n: int, tab: bool | None = None) -> str:
+    """ "1 column", "3 tab-separated columns": how a line was split is half of what went wrong with it."""
+    sep = "" if tab is None else ("tab-separated " if tab else "space-separated ")
+    return f"{n} {sep}column{'' if n == 1 else 's'}"
+
+
+@dataclass
+class _Columns:
+    """The column count every token line of a file must have: the first token line's (CoNLL-U: always 10).
+
+    Why: a short line used to be read as an O token and a space-separated line with one column too many lost a
+    token from the text (or had a word read as its tag); both are broken data, not something to guess around.
+    """
+
+    expected: int | None = None
+    line: int | None = None  # the line that set `expected`; None when the format fixes it
+
+    def check(
+        self, cols: list[str], tab: bool, path: Path, number: int, text: str, label_column: int | None
+    ) -> BadInput | None:
+        """None when `cols` has the file's column count (the first token line sets it), else the error."""
+        if self.expected is None:
+            self.expected, self.line = len(cols), number
+        if len(cols) == self.expected:
+            return None
+        source = "CoNLL-U token lines have" if self.line is None else "the file's token lines have"
+        where = "" if self.line is None else f" (as on line {self.line})"
+        detail = f"line has {_columns(len(cols), tab)}, {source} {_columns(self.expected)}{where}: {text[:60]!r}"
+        if self.line is None:
+            return BadInput(path, "malformed CoNLL-U line", detail, line=number)
+        if not tab and len(cols) > self.expected:
+            detail += " (a token with a space in it needs tab-separated columns)"
+        if self._lacks_label(len(cols), label_column):
+            return BadInput(path, "missing label column", detail, line=number)
+        return BadInput(path, "wrong column count", detail, line=number)
+
+    def _lacks_label(self, n: int, label_column: int | None) -> bool:
+        """Whether a line of `n` columns stops before the label column of the file's layout."""
+        assert self.expected is not None
+        if label_column is None and self.expected < 2:
+            return False  # a one-column file has no labels
+        index = -1 if label_column is None else label_column
+        return n <= (index if index >= 0 else self.expected + index)
+
+
+def _add_token(
+    sentence: _Sentence, cols: list[str], path: Path, number: int, label_column: int | None
+) -> BadInput | None:
+    """Append one token line's token and tag to `sentence`; the error when its tag cannot be read."""
+    tag: tuple[str, str | None] = ("O", None)
+    if len(cols) >= 2 or label_column is not None:
+        index = -1 if label_column is None else label_column
+        try:
+            raw_tag = cols[index]
+        except IndexError:
+            detail = f"line has {_columns(len(cols))}, label column is {index}"
+            return BadInput(path, "missing label column", detail, line=number)
+        parsed = parse_tag(raw_tag)
+        if parsed is None:
+            detail = f"{raw_tag!r} is not O, B-X, I-X, E-X or S-X (is label_column right?)"
+            return BadInput(path, "unknown tag", detail, line=number)
+        tag = parsed
+        if raw_tag in LENIENT_O:
+            sentence.fixed_tags[raw_tag] = sentence.fixed_tags.get(raw_tag, 0) + 1
+    sentence.tokens.append(cols[0])
+    sentence.tags.append(tag)
+    return None
+
+
 def read_conll(
     path: Path,
     on_bad: OnBad,
@@ -157,6 +231,7 @@ def read_conll(
     name = stem(path)
     builder: _DocBuilder | None = None
     sentence: _Sentence | None = None
+    columns = _Columns(CONLLU_COLUMNS if conllu else None)
 
     def new_builder(line: int, doc_id: str) -> _DocBuilder:
         return _DocBuilder(path, doc_id, line, lang, scheme)
@@ -204,59 +279,26 @@ def read_conll(
                 if not sentences_as_documents:
                     builder = new_builder(line.number, (match.group(1) or "").strip() or f"{name}:{line.number}")
             continue
-        cols = text.split("\t") if "\t" in text else text.split(" ")
-        cols = [c for c in cols if c] if "\t" not in text else cols
+        tab = conllu or "\t" in text
+        cols = text.split("\t") if tab else [c for c in text.split(" ") if c]
         if not conllu and cols[0] == "-DOCSTART-":
             yield from end_document()
             if not sentences_as_documents:
                 builder = new_builder(line.number, f"{name}:{line.number}")
             continue
         sentence = sentence or _Sentence(line.number)
+        error = columns.check(cols, tab, path, line.number, text, label_column)
+        if error is not None:
+            fail(error)
+            continue
         if conllu:
-            if len(cols) < 2:
-                fail(
-                    BadInput(
-                        path,
-                        "malformed CoNLL-U line",
-                        f"expected 10 columns: {text[:60]!r}",
-                        line=line.number,
-                    )
-                )
-            elif cols[0].isdigit():  # skips "3-4" multiword ranges and "8.1" empty nodes
+            if cols[0].isdigit():  # skips "3-4" multiword ranges and "8.1" empty nodes
                 sentence.tokens.append(cols[1])
                 sentence.tags.append(("O", None))
             continue
-        tag: tuple[str, str | None] = ("O", None)
-        if len(cols) >= 2 or label_column is not None:
-            index = -1 if label_column is None else label_column
-            try:
-                raw_tag = cols[index]
-            except IndexError:
-                fail(
-                    BadInput(
-                        path,
-                        "missing label column",
-                        f"line has {len(cols)} columns, label column is {index}",
-                        line=line.number,
-                    )
-                )
-                continue
-            parsed = parse_tag(raw_tag)
-            if parsed is None:
-                fail(
-                    BadInput(
-                        path,
-                        "unknown tag",
-                        f"{raw_tag!r} is not O, B-X, I-X, E-X or S-X (is label_column right?)",
-                        line=line.number,
-                    )
-                )
-                continue
-            tag = parsed
-            if raw_tag in LENIENT_O:
-                sentence.fixed_tags[raw_tag] = sentence.fixed_tags.get(raw_tag, 0) + 1
-        sentence.tokens.append(cols[0])
-        sentence.tags.append(tag)
+        error = _add_token(sentence, cols, path, line.number, label_column)
+        if error is not None:
+            fail(error)
     yield from end_document()
 
 
