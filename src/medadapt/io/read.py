@@ -6,19 +6,26 @@ whatever the corpus size. Bad items go through one callback: raise (default) or 
 and go on. A file-level problem (unreadable, empty, a CSV header without the text column) skips the rest of
 that file. A file that yields no document and reported nothing is itself reported as empty, so no file
 disappears without a trace.
+
+What a reader accepted but changed (CoNLL I- tags that started an entity, tags read as O, BRAT spans moved to
+their text, a BRAT text read without its `.ann`) is marked in each document's meta; `ReadCounts` sums those
+marks so the callers that score or train on annotations can report them, and `missing_ann_error` is the one
+message for a BRAT text without annotations where annotations are required.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from medadapt.documents import Document
 from medadapt.errors import InputError
 from medadapt.io.brat import read_brat_document
 from medadapt.io.conll import read_conll
 from medadapt.io.fields import Fields
-from medadapt.io.files import base_suffix
+from medadapt.io.files import base_suffix, stem
 from medadapt.io.inputs import (
     FORMAT_EXTENSIONS,
     FORMATS,
@@ -63,6 +70,7 @@ def read_documents(
     sentences_as_documents: bool = False,
     brat_repair: int = 0,
     brat_label_from_note: str | None = None,
+    annotated: bool = False,
 ) -> Iterator[Document]:
     """Stream documents from files, folders and globs (see module doc); returns a generator.
 
@@ -73,7 +81,9 @@ def read_documents(
     `scheme`/`sentences_as_documents`: CoNLL options. `brat_repair=N`: a BRAT span whose text is not at its offsets
     is moved to the nearest occurrence of its text within N characters (recorded in `meta["brat_repairs"]`).
     `brat_label_from_note`: "last_field" or "umls_group": BRAT labels come from each entity's AnnotatorNotes
-    (Mantra GSC; see brat.py).
+    (Mantra GSC; see brat.py). `annotated`: the caller needs annotations (NER), so with fmt="auto" a `.txt` is
+    BRAT even with no `.ann` beside it (marked `meta["brat_ann"] = None` for the caller to refuse or count),
+    never a plain text that silently has no entities.
     With `skip_bad`, bad items are recorded in `report` (or logged as warnings when no report is given) and
     reading continues; without it the first one raises.
     """
@@ -92,6 +102,7 @@ def read_documents(
         "sentences_as_documents": sentences_as_documents,
         "brat_repair": brat_repair,
         "brat_label_from_note": brat_label_from_note,
+        "annotated": annotated,
     }
     return _read_all(paths, fmt, on_bad, fields, options)
 
@@ -140,7 +151,7 @@ def _read_file(
     kind = fmt
     if fmt == "auto":
         kind = detect_format(path, one_per_line=one_per_line)
-        if kind in ("text", "lines") and folders.has_ann(path.parent):
+        if kind in ("text", "lines") and (options["annotated"] or folders.has_ann(path.parent)):
             kind = "brat"
     elif fmt == "text" and one_per_line:
         kind = "lines"
@@ -189,3 +200,66 @@ def _read_brat(
             yield read_brat_document(txt, path, lang=lang, repair=repair, label_from_note=from_note)
         return
     yield read_brat_document(path, sibling_ann(path), lang=lang, repair=repair, label_from_note=from_note)
+
+
+def missing_ann(doc: Document) -> bool:
+    """Whether `doc` is a BRAT text read without an `.ann` beside it (see `read_brat_document`)."""
+    return "brat_ann" in doc.meta and doc.meta["brat_ann"] is None
+
+
+@dataclass
+class ReadCounts:
+    """What the readers repaired or accepted in a set of documents, summed from their meta marks.
+
+    Why: each repair is right by itself (conlleval's I- rule, MoNERo's empty tags) but a user comparing numbers
+    must see how much of the data was read that way, in data_report.json and in `evaluate ner`'s output.
+    """
+
+    documents: int = 0
+    conll_repairs: int = 0  # I-/E- tags after O or another type that started an entity (IOB2/BIOES files)
+    conll_tag_fixes: dict[str, int] = field(default_factory=dict)  # "o" and "" tags read as O
+    brat_repairs: int = 0  # spans moved to their text (brat_repair=N)
+    missing_ann: list[str] = field(default_factory=list)  # BRAT texts read without an .ann
+
+    def add(self, doc: Document) -> Document:
+        """Count `doc`'s marks; returns it, so a stream can be counted as it passes."""
+        meta = doc.meta
+        self.documents += 1
+        self.conll_repairs += int(meta.get("conll_repairs", 0) or 0)
+        for tag, n in (meta.get("conll_tag_fixes") or {}).items():
+            self.conll_tag_fixes[tag] = self.conll_tag_fixes.get(tag, 0) + n
+        self.brat_repairs += len(meta.get("brat_repairs") or ())
+        if missing_ann(doc):
+            self.missing_ann.append(str(meta.get("source", doc.id)))
+        return doc
+
+    def counting(self, docs: Iterable[Document]) -> Iterator[Document]:
+        """`docs`, each counted as it is read (predictions are streamed)."""
+        for doc in docs:
+            yield self.add(doc)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts; the first missing-.ann texts are named."""
+        return {
+            "documents": self.documents,
+            "conll_repairs": self.conll_repairs,
+            "conll_tag_fixes": dict(self.conll_tag_fixes),
+            "brat_repairs": self.brat_repairs,
+            "brat_missing_ann": len(self.missing_ann),
+            "brat_missing_ann_files": self.missing_ann[:20],
+        }
+
+
+def missing_ann_error(texts: Sequence[str], what: str, fix: str) -> InputError:
+    """The error for BRAT texts without their `.ann`, named from the first; `what` says what they would become
+    ("training data without entities"), `fix` how to accept them anyway."""
+    first = Path(texts[0])
+    more = ""
+    if len(texts) > 1:
+        others = ", ".join(Path(t).name for t in texts[1:4])
+        more = f" (and {len(texts) - 1} more text(s) without .ann: {others}{', …' if len(texts) > 4 else ''})"
+    return InputError(
+        first,
+        f"BRAT text without annotations: no {stem(first)}.ann beside it{more}; read as is, it would be {what}. "
+        f"Add the .ann (an empty .ann means no entities; a CoNLL file named .txt needs format conll), or {fix}",
+    )

@@ -28,6 +28,8 @@ class DataSection(StrictModel):
     brat_repair: int = Field(0, ge=0)  # move BRAT spans whose text is not at their offsets, within N characters
     # labels from each entity's AnnotatorNotes instead of its type (Mantra GSC: type = CUI; see io/brat.py)
     brat_label_from_note: Literal["last_field", "umls_group"] | None = None
+    # a BRAT .txt without its .ann is an error; true reads it as having no entities (counted in data_report.json)
+    allow_missing_ann: bool = False
 
 
 class SpanPolicySection(StrictModel):

@@ -1,7 +1,9 @@
 """NER data for the training loop: files → counted, encodable documents → windows → padded batches, and back.
 
 `load_split` reads one split, maps labels and resolves spans, adding every change to a `DataReport` (written to
-`data_report.json` beside the run) so a user can see what the model was never asked to predict. It returns both
+`data_report.json` beside the run) so a user can see what the model was never asked to predict — and what the
+readers repaired (`reading`: CoNLL I- tags that started an entity, tags read as O, moved BRAT spans, BRAT texts
+read without their `.ann`, which is an error unless `data.allow_missing_ann`). It returns both
 the mapped documents (the gold that is scored: the annotation, not what the span policy kept) and the resolved
 ones (what is encoded). `collate` pads with the tokenizer's pad id and -100 labels; `predict` runs a model over
 windows in length-sorted batches and returns each window's logits unpadded, in the input order.
@@ -20,6 +22,7 @@ import torch
 from medadapt.documents import Document
 from medadapt.errors import InputError
 from medadapt.io import detect_format, expand_inputs, read_documents
+from medadapt.io.read import ReadCounts, missing_ann_error
 from medadapt.tasks.labels import LabelMappingReport, map_labels
 from medadapt.tasks.ner_config import NerConfig
 from medadapt.tasks.ner_encoding import IGNORE, EncodeReport, Window, encode_document
@@ -33,9 +36,17 @@ class DataReport:
 
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, split: str, docs: int, mapping: LabelMappingReport, policy: SpanPolicyReport) -> None:
+    def add(
+        self,
+        split: str,
+        docs: int,
+        mapping: LabelMappingReport,
+        policy: SpanPolicyReport,
+        reading: ReadCounts | None = None,
+    ) -> None:
         self.splits[split] = {
             "documents": docs,
+            "reading": (reading or ReadCounts()).to_dict(),
             "label_mapping": _plain_fields(mapping),
             "span_policy": {**_plain_fields(policy), "dropped": policy.dropped, "summary": policy.summary()},
         }
@@ -78,25 +89,32 @@ def load_split(config: NerConfig, split: str, report: DataReport) -> tuple[list[
     """(mapped gold documents, resolved documents) of one split; the counts go to `report`."""
     path = getattr(config.data, split)
     fmt = config.data.format
+    reading = ReadCounts()
     docs = list(
-        read_documents(
-            path,
-            fmt,
-            lang=config.data.lang,
-            label_column=config.data.label_column,
-            brat_repair=config.data.brat_repair,
-            brat_label_from_note=config.data.brat_label_from_note,
+        reading.counting(
+            read_documents(
+                path,
+                fmt,
+                lang=config.data.lang,
+                label_column=config.data.label_column,
+                brat_repair=config.data.brat_repair,
+                brat_label_from_note=config.data.brat_label_from_note,
+                annotated=True,
+            )
         )
     )
     if not docs:
         raise InputError(path, f"the {split} split holds no documents")
+    if reading.missing_ann and not config.data.allow_missing_ann:
+        fix = "set data.allow_missing_ann=true to read such texts as having no entities (counted in data_report.json)"
+        raise missing_ann_error(reading.missing_ann, f"{split} data without entities", fix)
     mapping = config.mapping()
     mapping_report, policy_report = LabelMappingReport(), SpanPolicyReport()
     if mapping is not None:
         docs = [map_labels(d, mapping, unmapped=config.unmapped, report=mapping_report) for d in docs]
     sp = config.span_policy
     resolved = [resolve_document(d, sp.policy, sp.priority, sp.discontinuous, policy_report) for d in docs]
-    report.add(split, len(docs), mapping_report, policy_report)
+    report.add(split, len(docs), mapping_report, policy_report, reading)
     return docs, resolved
 
 
