@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from medadapt.errors import ModelLoadError
+from medadapt.loading import check_model_folder
 
 logger = logging.getLogger("medadapt.model")
 
@@ -91,8 +92,11 @@ def load_pretrained(
     "warn" where a trained one was expected but a fresh one still works (continued MLM pre-training of an encoder
     saved without its MLM head), "required" where a fresh head would make the result meaningless (pseudo-
     perplexity scored by a random MLM head): a `ModelLoadError`. Errors (shape mismatches, unreadable files) still
-    raise from transformers unchanged; callers turn them into `ModelLoadError`s with their own advice.
+    raise from transformers unchanged; callers turn them into `ModelLoadError`s with their own advice — except a
+    `source` that cannot be a model at all (no such folder, a file): that is said first, in one line, the same for
+    every caller (`medadapt.loading.check_model_folder`).
     """
+    check_model_folder(str(source))
     with _transformers_load_report_silenced():
         model, info = load(source, output_loading_info=True, **kwargs)
     prefix = getattr(model, "base_model_prefix", "") or ""

@@ -6,13 +6,21 @@ Heavy imports (torch, transformers) happen inside the command so `medadapt --hel
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from medadapt.errors import ConfigError
 
 app = typer.Typer(help="Fine-tune an encoder on a clinical task.", no_args_is_help=True)
+
+
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace the run already in the output folder (its outputs are deleted).")
+]
+ResumeOption = Annotated[
+    bool, typer.Option("--resume", help="Keep the seeds already finished in the output folder; run the rest.")
+]
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -26,6 +34,25 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def prepare_output(config: Any, task: str, *, overwrite: bool, resume: bool) -> None:
+    """Before anything is written: a missing model or data file, or a run already in `out_dir` that neither
+    `--overwrite` nor `--resume` covers, stops the command in one line; `--overwrite` then clears the old run
+    (on the main process; the others wait), after the checks, so a run that cannot start deletes nothing."""
+    from medadapt.progress import console
+    from medadapt.tasks.run_folder import check_inputs, clear_run, refuse_existing_run
+    from medadapt.training import process_state
+
+    out = Path(config.out_dir)
+    held = refuse_existing_run(out, task, config.seed_list(), overwrite=overwrite, resume=resume)
+    check_inputs(config)
+    if held and overwrite:
+        state = process_state()
+        if state.is_main_process:
+            console.print(f"replacing the run in {out}", highlight=False)
+            clear_run(out, held)
+        state.wait_for_everyone()
+
+
 @app.command("ner")
 def ner(
     config: Annotated[Path, typer.Argument(help="NER fine-tuning YAML (see configs/ner/).")],
@@ -35,11 +62,14 @@ def ner(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
     seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
+    overwrite: OverwriteOption = False,
+    resume: ResumeOption = False,
 ) -> None:
     """Train a token-classification head (and the encoder) on BRAT/CoNLL/JSONL entities; score dev and test.
 
     Writes the best model (by dev strict micro-F1), predictions, metrics.json and the resolved config; with
-    several seeds one folder per seed plus summary.json (mean ± sd). Several GPUs:
+    several seeds one folder per seed plus summary.json (mean ± sd). An output folder that already holds a run
+    is refused: --overwrite replaces it, --resume keeps its finished seeds. Several GPUs:
     `accelerate launch -m medadapt.cli finetune ner CONFIG.yaml`.
     """
     import json
@@ -55,7 +85,8 @@ def ner(
     if seeds is not None:
         extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
     cfg = load_config(NerConfig, config, extra)
-    result = finetune_ner(cfg, show_progress=not no_progress)
+    prepare_output(cfg, "NER", overwrite=overwrite, resume=resume)
+    result = finetune_ner(cfg, show_progress=not no_progress, resume=resume)
     for split in ("dev", "test"):
         if split in result and "f1" in result[split]:
             console.print(f"{split} strict micro-F1: {result[split]['f1']:.4f}")
@@ -74,12 +105,15 @@ def screening(
     out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
     seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
+    overwrite: OverwriteOption = False,
+    resume: ResumeOption = False,
 ) -> None:
     """Train a patient-screening classifier on long notes (chunks pooled to notes and patients); score dev and test.
 
     Picks the best epoch by dev AUPRC, chooses the threshold on dev (default: 95% sensitivity) and stores it with
     the model; writes metrics with bootstrap CIs, per-patient predictions with the evidence chunks, a reliability
-    plot and the resolved config; several seeds: one folder each plus summary.json.
+    plot and the resolved config; several seeds: one folder each plus summary.json. An output folder that already
+    holds a run is refused: --overwrite replaces it, --resume keeps its finished seeds.
     """
     import json
 
@@ -94,7 +128,8 @@ def screening(
     if seeds is not None:
         extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
     cfg = load_config(ScreeningConfig, config, extra)
-    result = finetune_screening(cfg, show_progress=not no_progress)
+    prepare_output(cfg, "screening", overwrite=overwrite, resume=resume)
+    result = finetune_screening(cfg, show_progress=not no_progress, resume=resume)
     if "runs" in result:
         for name, value in result.get("test", {}).items():
             if name in ("auroc", "auprc", "sensitivity", "specificity", "f1", "macro_f1", "micro_f1"):

@@ -30,9 +30,8 @@ from transformers import AutoModelForTokenClassification
 
 from medadapt.config import write_resolved_config
 from medadapt.documents import Document
-from medadapt.errors import ModelLoadError
 from medadapt.io import expand_inputs, write_documents
-from medadapt.loading import load_tokenizer
+from medadapt.loading import load_failure, load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
 from medadapt.model_loading import LoadSummary, load_pretrained
@@ -49,12 +48,8 @@ from medadapt.tasks.ner_data import (
 from medadapt.tasks.ner_decoding import decode_documents
 from medadapt.tasks.ner_encoding import IGNORE, Window
 from medadapt.tasks.ner_labels import LabelMap
+from medadapt.tasks.run_folder import keep_finished
 from medadapt.training import process_state, run_seeds, train
-
-OFFLINE_ADVICE = (
-    "Give a local save_pretrained folder (model + tokenizer), or run where the Hugging Face hub is reachable "
-    "(HF_HUB_OFFLINE=1 forbids downloads)."
-)
 
 
 def load_model(name: str, label_map: LabelMap) -> tuple[torch.nn.Module, LoadSummary]:
@@ -68,7 +63,7 @@ def load_model(name: str, label_map: LabelMap) -> tuple[torch.nn.Module, LoadSum
             label2id=label_map.label2id,
         )
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot load model {name!r}: {exc}. {OFFLINE_ADVICE}") from exc
+        raise load_failure(name, "model", exc) from exc
 
 
 def predict_documents(
@@ -207,13 +202,16 @@ def summarize(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def finetune_ner(config: NerConfig, *, show_progress: bool = True) -> dict[str, Any]:
-    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json."""
+def finetune_ner(config: NerConfig, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json.
+    `resume`: seeds that finished with the same settings and inputs are kept, not run again (see run_folder)."""
     out = Path(config.out_dir)
 
     def run_one(seed: int, folder: Path) -> dict[str, Any]:
         return run_seed(config, seed, folder, show_progress=show_progress)
 
+    if resume:
+        run_one = keep_finished(run_one, config, out, config.seed_list(), _input_files(config))
     return run_seeds(config.seed_list(), out, run_one, summarize, "NER")
 
 

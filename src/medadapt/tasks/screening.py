@@ -24,11 +24,12 @@ import numpy as np
 import torch
 
 from medadapt.config import build_config, write_resolved_config
-from medadapt.errors import ConfigError, InputError, ModelLoadError
+from medadapt.errors import ConfigError, InputError
 from medadapt.io import expand_inputs
-from medadapt.loading import load_tokenizer
+from medadapt.loading import check_model_folder, load_failure, load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
 from medadapt.model_loading import LoadSummary, load_pretrained
+from medadapt.tasks.run_folder import keep_finished
 from medadapt.tasks.screening_chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening_config import ScreeningConfig
 from medadapt.tasks.screening_data import (
@@ -52,8 +53,6 @@ from medadapt.tasks.screening_loss import make_loss
 from medadapt.tasks.screening_model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
 from medadapt.tasks.screening_predict import make_collate, score_split
 from medadapt.training import process_state, run_seeds, train
-
-OFFLINE_ADVICE = "Give a local save_pretrained folder (model + tokenizer); HF_HUB_OFFLINE=1 forbids downloads."
 
 
 def selection_metric(config: ScreeningConfig, space: LabelSpace) -> str:
@@ -88,7 +87,7 @@ def build_model(config: ScreeningConfig, space: LabelSpace) -> tuple[ChunkPoolin
             encoder_class(settings).from_pretrained, config.model, **hf_label_config(space)
         )
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"cannot load model {config.model!r}: {exc}. {OFFLINE_ADVICE}") from exc
+        raise load_failure(config.model, "model", exc) from exc
     return ChunkPoolingClassifier(encoder, settings), loaded
 
 
@@ -250,13 +249,16 @@ def summarize(config: ScreeningConfig, per_seed: dict[int, dict[str, Any]], out:
     return summary
 
 
-def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True) -> dict[str, Any]:
-    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json."""
+def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json.
+    `resume`: seeds that finished with the same settings and inputs are kept, not run again (see run_folder)."""
     out = Path(config.out_dir)
 
     def run_one(seed: int, folder: Path) -> dict[str, Any]:
         return run_seed(config, seed, folder, show_progress=show_progress)
 
+    if resume:
+        run_one = keep_finished(run_one, config, out, config.seed_list(), _input_files(config))
     return run_seeds(config.seed_list(), out, run_one, lambda per_seed: summarize(config, per_seed, out), "screening")
 
 
@@ -272,6 +274,7 @@ def evaluate_screening(
     write_text: bool = False,
 ) -> dict[str, Any]:
     """Score a saved screening model on a labelled file with the model's own chunking, pooling and threshold."""
+    check_model_folder(str(model_dir))
     model_dir, out = Path(model_dir), Path(out_dir)
     model = ChunkPoolingClassifier.from_pretrained(model_dir).to(process_state().device)
     settings = model.settings
