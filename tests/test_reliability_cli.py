@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import shlex
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+import typer
 
-from medadapt.cli import main
+from medadapt.cli import app, main
+from medadapt.config import load_config
 from medadapt.errors import ModelLoadError
 from tests.screening_data import write_model, write_task
 from tests.test_tasks_ner_finetune import _doc, _write_data
@@ -228,3 +233,181 @@ def test_evaluate_screening_names_a_missing_model_folder(tmp_path: Path, capsys)
     argv = ["evaluate", "screening", "--model", str(tmp_path / "m"), "--data", data, "--out", str(tmp_path / "o")]
     assert main(argv) == 2
     assert _one_error_line(capsys.readouterr().err) == f"error: no such model folder: {tmp_path / 'm'}"
+
+
+# ------------------------------------------------------------------- item 12: the docs match the CLI
+ACCELERATE = re.compile(r"^(?:\S*/)?accelerate launch -m medadapt\.cli ")
+
+
+def _continued(lines: list[str]) -> Iterator[str]:
+    """Lines with backslash continuations joined."""
+    pending = ""
+    for line in lines:
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending
+
+
+def _as_medadapt(text: str) -> str | None:
+    """`medadapt ARGS...` from a shell line (also `accelerate launch -m medadapt.cli ARGS`), else None."""
+    text = text.strip().strip("`").strip()
+    if ACCELERATE.match(text):
+        return "medadapt " + ACCELERATE.sub("", text)
+    return text if text.startswith("medadapt ") else None
+
+
+def readme_commands() -> list[str]:
+    """Command lines of README.md: in ```bash blocks, and in `backticks` in the prose."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        found += [c for line in _continued(block.splitlines()) if (c := _as_medadapt(line))]
+    prose = re.sub(r"```.*?```", "", text, flags=re.S)
+    found += [c for span in re.findall(r"`([^`\n]+)`", prose) if (c := _as_medadapt(span))]
+    return found
+
+
+def config_comment_commands() -> list[tuple[str, str]]:
+    """(file, command) for every `medadapt ...` in the comments of configs/**.yaml."""
+    found = []
+    for path in sorted((ROOT / "configs").rglob("*.yaml")):
+        comments = [line.split("#", 1)[1] for line in path.read_text(encoding="utf-8").splitlines() if "#" in line]
+        for line in _continued(comments):
+            spans = re.findall(r"`([^`]+)`", line) or [line]
+            for span in spans:
+                start = re.search(r"(?:\S*accelerate launch -m medadapt\.cli |\bmedadapt )", span)
+                if start and (c := _as_medadapt(span[start.start() :])):
+                    found.append((str(path.relative_to(ROOT)), c))
+    return found
+
+
+def _tokens(command: str) -> list[str]:
+    """shlex tokens after `medadapt`, without comments and the [optional] brackets of a usage line."""
+    return [t.strip("[]") for t in shlex.split(command.replace("[", " [").replace("]", "] "), comments=True)][1:]
+
+
+def _walk(tokens: list[str]) -> tuple[list[str], Any, list[str]]:
+    """(command path, the click command, the remaining tokens); an unknown sub-command fails the test."""
+    command: Any = typer.main.get_command(app)
+    path: list[str] = []
+    rest = list(tokens)
+    while hasattr(command, "commands"):
+        while rest and rest[0] in _options(command):
+            rest.pop(0)
+        assert rest, f"medadapt {' '.join(path)}: no sub-command given"
+        assert rest[0] in command.commands, f"medadapt {' '.join(path)} has no sub-command {rest[0]!r}"
+        path.append(rest.pop(0))
+        command = command.commands[path[-1]]
+    return path, command, rest
+
+
+def _options(command: Any) -> set[str]:
+    return {o for p in command.params if p.param_type_name == "option" for o in (*p.opts, *p.secondary_opts)}
+
+
+def _problems(command_line: str) -> list[str]:
+    """Options the command does not have, and a count of positional arguments it does not take."""
+    _, command, rest = _walk(_tokens(command_line))
+    options = {o: p for p in command.params if p.param_type_name == "option" for o in (*p.opts, *p.secondary_opts)}
+    problems, positional, tokens = [], 0, iter(rest)
+    for token in tokens:
+        name = token.split("=")[0]
+        if token.startswith("-") and len(token) > 1:
+            if name == "--help":
+                continue
+            if name not in options:
+                problems.append(f"no option {name}")
+            elif not options[name].is_flag and "=" not in token:
+                next(tokens, None)  # the option's value
+        else:
+            positional += 1
+    arguments = [p for p in command.params if p.param_type_name == "argument"]
+    least = sum(1 for a in arguments if a.required)
+    most = None if any(a.nargs == -1 for a in arguments) else len(arguments)
+    mentioned_only = not rest  # "as with `medadapt pretrain`" names the command, it is no command line
+    if not mentioned_only and (positional < least or (most is not None and positional > most)):
+        problems.append(f"{positional} positional arguments, the command takes {least}..{most or 'any'}")
+    return problems
+
+
+def test_readme_command_lines_are_commands_the_cli_takes() -> None:
+    commands = readme_commands()
+    assert len(commands) >= 15  # the parser found the tour, not nothing
+    wrong = {c: bad for c in commands if (bad := _problems(c))}
+    assert not wrong, f"README command lines the CLI does not take: {wrong}"
+
+
+def test_config_comment_command_lines_are_commands_the_cli_takes() -> None:
+    commands = config_comment_commands()
+    assert len(commands) >= 10
+    wrong = {f"{f}: {c}": bad for f, c in commands if (bad := _problems(c))}
+    assert not wrong, f"config comments with command lines the CLI does not take: {wrong}"
+
+
+def _all_options() -> set[str]:
+    options = {"--help"}
+    stack: list[Any] = [typer.main.get_command(app)]
+    while stack:
+        command = stack.pop()
+        options |= _options(command)
+        stack += list(getattr(command, "commands", {}).values())
+    return options
+
+
+def test_options_named_in_readme_prose_exist() -> None:
+    """`--one-per-line` and the like, mentioned alone in the text, are options of some command."""
+    prose = re.sub(r"```.*?```", "", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    named = set(re.findall(r"`(--[a-z][a-z-]*)`", prose)) | set(re.findall(r"with `(--[a-z][a-z-]*)`", prose))
+    assert "--skip-bad" in named
+    assert not named - _all_options(), f"README names options no command has: {sorted(named - _all_options())}"
+
+
+def _config_classes() -> dict[tuple[str, ...], Any]:
+    from medadapt.corpus import CorpusBuildConfig
+    from medadapt.pretrain.config import PretrainConfig
+    from medadapt.tasks.ner_config import NerConfig
+    from medadapt.tasks.screening_config import ScreeningConfig
+
+    return {
+        ("finetune", "ner"): NerConfig,
+        ("finetune", "screening"): ScreeningConfig,
+        ("pretrain",): PretrainConfig,
+        ("corpus", "build"): CorpusBuildConfig,
+    }
+
+
+def test_set_overrides_in_the_docs_are_valid_config_keys() -> None:
+    """`--set dedup.threshold=0.85` on a shipped config must load: a wrong key would fail for the reader."""
+    checked = 0
+    for command_line in [*readme_commands(), *(c for _, c in config_comment_commands())]:
+        path, _, rest = _walk(_tokens(command_line))
+        cls = _config_classes().get(tuple(path))
+        if cls is None:
+            continue
+        sets = [rest[i + 1] for i, t in enumerate(rest[:-1]) if t == "--set" and rest[i + 1] != "key=value"]
+        given = [rest[i + 1] for i, t in enumerate(rest[:-1]) if t == "--config"]
+        positional = [t for t in rest if t.endswith(".yaml")]
+        config = ROOT / (given or positional or [""])[0]
+        if config.is_file():
+            load_config(cls, config, sets)
+            checked += 1
+    assert checked >= 8
+
+
+def test_corpus_build_one_per_line_flag_reads_each_line_as_a_document(tmp_path: Path, capsys) -> None:
+    """The README's `--one-per-line` exists and does what it says."""
+    from medadapt.corpus import train_tokenizer
+
+    lines = [f"Nota {i}: el paciente refiere dolor abdominal desde hace {i} dias y fiebre." for i in range(12)]
+    (tmp_path / "notes.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tokenizer = train_tokenizer([str(tmp_path / "notes.txt")], tmp_path / "tok", vocab_size=120, show_progress=False)
+    argv = ["corpus", "build", str(tmp_path / "notes.txt"), "--tokenizer", str(tokenizer), "--block-size", "16"]
+    argv += ["--val-fraction", "0", "--quiet", "--set", "dedup.near=false"]
+    assert main([*argv, "--out", str(tmp_path / "lines"), "--one-per-line"]) == 0
+    assert json.loads((tmp_path / "lines" / "stats.json").read_text())["documents"]["read"] == 12
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    assert json.loads((tmp_path / "whole" / "stats.json").read_text())["documents"]["read"] == 1

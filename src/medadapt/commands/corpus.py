@@ -37,6 +37,9 @@ def build(
     overrides: list[str] = typer.Option(None, "--set", help="Config override key.path=value (repeatable)."),
     exclude: list[str] = typer.Option(None, "--exclude", help="Evaluation set that must not leak (repeatable)."),
     skip_bad: bool | None = typer.Option(None, "--skip-bad/--no-skip-bad", help="Count and skip bad input."),
+    one_per_line: bool | None = typer.Option(
+        None, "--one-per-line/--one-per-file", help="Plain text: each line is a document (default: each file)."
+    ),
     lang: list[str] = typer.Option(None, "--lang", help="Keep only these languages (repeatable or comma list)."),
     cross_doc: bool | None = typer.Option(None, "--cross-doc/--no-cross-doc", help="Let blocks span documents."),
     workers: int | None = typer.Option(None, "--workers", help="Tokenizer processes (0 = in-process threads)."),
@@ -56,6 +59,7 @@ def build(
         "val_fraction": val_fraction,
         "exclude": list(exclude) if exclude else None,
         "skip_bad": skip_bad,
+        "one_per_line": one_per_line,
         "languages": _split_commas(lang),
         "cross_doc_boundaries": cross_doc,
         "workers": workers,
