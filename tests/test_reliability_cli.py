@@ -136,6 +136,9 @@ def test_resume_keeps_finished_seeds_and_reruns_the_rest(
 ) -> None:
     out = _copy(ner_run, tmp_path / "run")
     (out / "seed-2" / "metrics.json").unlink()  # seed 2 was killed before it finished
+    # seed 1 was run by a medadapt without `training.group_by_length`: a setting added since is its default
+    resolved = out / "seed-1" / "resolved_config.yaml"
+    resolved.write_text(resolved.read_text().replace("    group_by_length: true\n", ""))
     kept = _snapshot(out / "seed-1")
     capsys.readouterr()
     assert main(_ner(ner_setup[0], out, "--seeds", "1,2", "--resume")) == 0
@@ -163,6 +166,15 @@ def test_overwrite_and_resume_together_is_refused(ner_setup: tuple[Path, Path], 
     assert main(_ner(ner_setup[0], tmp_path / "o", "--overwrite", "--resume")) == 2
     assert "--overwrite or --resume, not both" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "o").exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused(ner_setup: tuple[Path, Path], tmp_path: Path, capsys) -> None:
+    (tmp_path / "o").write_text("notes")
+    assert main(_ner(ner_setup[0], tmp_path / "o")) == 2
+    assert (
+        _one_error_line(capsys.readouterr().err) == f"error: {tmp_path / 'o'} is a file, not an output folder; "
+        "choose another --out"
+    )
 
 
 # ------------------------------------------------------------------- item 13: a missing model folder
@@ -217,6 +229,19 @@ def test_a_folder_without_a_model_says_so_in_one_line(ner_setup: tuple[Path, Pat
 def test_a_file_given_as_model_folder(ner_setup: tuple[Path, Path], tmp_path: Path, capsys) -> None:
     assert main(_ner(ner_setup[0], tmp_path / "o", "--set", f"model={ner_setup[0]}")) == 2
     assert _one_error_line(capsys.readouterr().err) == f"error: {ner_setup[0]} is a file, not a model folder"
+
+
+def test_a_tokenizer_that_does_not_fit_the_model_is_said_before_training(
+    ner_setup: tuple[Path, Path], tmp_path: Path, capsys
+) -> None:
+    """Another model's larger tokenizer beside the weights used to stop in the first step: IndexError."""
+    mixed = tmp_path / "mixed"
+    shutil.copytree(ner_setup[1] / "model", mixed)
+    wordpiece_tokenizer([_doc(str(i), random.Random(i)).text for i in range(80)], vocab_size=400).save_pretrained(mixed)
+    assert main(_ner(ner_setup[0], tmp_path / "o", "--set", f"model={mixed}")) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"error: {mixed}: the tokenizer has ") and "embedding rows" in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_load_pretrained_names_a_missing_folder(tmp_path: Path) -> None:

@@ -95,3 +95,21 @@ def load_tokenizer(name_or_path: str, *, require_mask: bool = False) -> Any:
     if require_mask and tokenizer.mask_token_id is None:
         raise ModelLoadError(f"tokenizer {name_or_path!r} has no mask token, so it cannot be used for MLM")
     return tokenizer
+
+
+def check_tokenizer_fits(name: str) -> None:
+    """Refuse a folder whose tokenizer has more tokens than its model has embedding rows (another model's
+    tokenizer): training would stop deep in torch with `IndexError: index out of range in self`."""
+    from transformers import AutoConfig
+
+    try:
+        rows = getattr(AutoConfig.from_pretrained(name), "vocab_size", None)
+    except Exception:  # no readable config: loading the model says what is wrong
+        return
+    tokens = len(load_tokenizer(name))
+    if isinstance(rows, int) and tokens > rows:
+        raise ModelLoadError(
+            f"{name}: the tokenizer has {tokens} tokens but the model only {rows} embedding rows, so the folder pairs "
+            "a model with another model's tokenizer; use the model's own tokenizer (`medadapt vocab extend` grows a "
+            "model's vocabulary)"
+        )

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from medadapt.config import RESOLVED_CONFIG_NAME, file_sha256
 from medadapt.errors import ConfigError
 from medadapt.io import expand_inputs
-from medadapt.loading import check_model_folder
+from medadapt.loading import check_model_folder, check_tokenizer_fits
 
 # the outputs a run writes into its folder (see the tasks' module docstrings), and the temporary best model
 RUN_OUTPUTS = (
@@ -62,9 +62,11 @@ def _listed(names: Sequence[str]) -> str:
 
 
 def check_inputs(config: Any) -> None:
-    """The model folder and the data files exist: said in one line before any output folder is made or cleared
-    (`run_seed` finds them too, but only after it has created the folder)."""
+    """The model folder exists and its tokenizer fits its model, and the data files exist: said in one line before
+    any output folder is made or cleared (`run_seed` finds most of it too, but only after it created the folder,
+    and a tokenizer that does not fit only as an IndexError in the first training step)."""
     check_model_folder(config.model)
+    check_tokenizer_fits(config.model)
     expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
 
 
@@ -73,6 +75,8 @@ def refuse_existing_run(out: Path, task: str, seeds: Sequence[int], *, overwrite
     continue it was given; returns what `out` holds."""
     if overwrite and resume:
         raise ConfigError("give --overwrite or --resume, not both")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file, not an output folder; choose another --out")
     held = run_outputs(out)
     if not held or overwrite:
         return held
@@ -112,9 +116,18 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): data}
 
 
+def _as_now(recorded: Any, config: BaseModel) -> Any:
+    """The recorded settings read by today's config class, so a setting added since (absent from the record) counts
+    as its default rather than as a change; a record today's class refuses is compared as written."""
+    try:
+        return type(config).model_validate(recorded).model_dump(mode="json")
+    except ValueError:
+        return recorded
+
+
 def _differences(recorded: dict[str, Any], config: BaseModel, inputs: dict[str, str]) -> list[str]:
     """`key: old -> new` for each setting, and `input PATH changed` for each input file, that differ."""
-    old = {k: v for k, v in _flat(recorded.get("config", {})).items() if k not in NOT_COMPARED}
+    old = {k: v for k, v in _flat(_as_now(recorded.get("config", {}), config)).items() if k not in NOT_COMPARED}
     new = {k: v for k, v in _flat(config.model_dump(mode="json")).items() if k not in NOT_COMPARED}
     changed = [
         f"{k}: {old.get(k)} -> {new.get(k)}" for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)
