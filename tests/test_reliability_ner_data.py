@@ -191,3 +191,39 @@ def test_evaluate_warns_when_labels_leave_no_gold_entity(tmp_path: Path, capsys:
     _pair(gold, "a", TEXT, ANN)
     code, stdout, _ = _run(capsys, "--gold", gold, "--pred", gold, "--labels", "CHEM")
     assert code == 0 and "the gold annotations hold no entities" in _one_line(stdout) and "--labels" in stdout
+
+
+# --- found while probing ---------------------------------------------------------------------------------------
+
+
+def test_conll_bom_does_not_turn_docstart_into_a_token(tmp_path: Path) -> None:
+    path = tmp_path / "bom.conll"
+    path.write_bytes("\ufeff-DOCSTART-\tO\n\nDolor\tNN\tB-DISO\ny\tCC\tO\n".encode())
+    (doc,) = read_documents([path])
+    assert doc.text == "Dolor y" and doc.id == "bom:1"
+
+
+def test_evaluate_a_jsonl_file_given_as_brat_names_the_format(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gold = tmp_path / "gold"
+    _pair(gold, "a", TEXT, ANN)
+    pred = _write(tmp_path / "pred.jsonl", json.dumps({"id": "a", "text": TEXT, "spans": []}) + "\n")
+    code, _, err = _run(capsys, "--gold", gold, "--pred", pred, "--format", "brat")
+    assert code == 2 and "pred.jsonl: not a BRAT file" in _one_line(err)
+
+
+def test_train_split_without_entities_is_an_error(tmp_path: Path) -> None:
+    _pair(tmp_path / "train", "a", TEXT, "")
+    with pytest.raises(InputError, match=r"the train split holds no entities in its 1 document"):
+        load_split(_ner_config(tmp_path, tmp_path / "train"), "train", DataReport())
+    _pair(tmp_path / "mapped", "a", TEXT, ANN)
+    config = _ner_config(tmp_path, tmp_path / "mapped").model_copy(update={"label_map": {"DISO": None}})
+    with pytest.raises(InputError, match=r"no entities after label_map \(1 before"):
+        load_split(config, "train", DataReport())
+
+
+def test_evaluate_warns_when_predictions_have_no_entities(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gold, pred = tmp_path / "gold", tmp_path / "pred"
+    _pair(gold, "a", TEXT, ANN)
+    _pair(pred, "a", TEXT, "")
+    code, stdout, _ = _run(capsys, "--gold", gold, "--pred", pred)
+    assert code == 0 and "warning: the predictions hold no entities" in stdout

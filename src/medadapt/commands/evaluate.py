@@ -185,6 +185,8 @@ def _warnings(report: EntityReport, gold: list[Document], counts: dict[str, Read
             f"the gold annotations hold no entities{after}: every recall and F1 is 0 "
             "(are --gold, --format and --gold-label-from-note right?)"
         )
+    if report.strict.micro.predicted == 0 and report.strict.micro.support:
+        out.append("the predictions hold no entities: every precision is 0 (are --pred and --format right?)")
     if counts["gold"].missing_ann:
         n = len(counts["gold"].missing_ann)
         out.append(f"{n} gold text(s) without .ann read as having no entities (--allow-missing-gold-ann)")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medadapt.documents import Document, Span
-from medadapt.io.files import atomic_writer, base_suffix, iter_lines, stem
+from medadapt.io.files import BOM, atomic_writer, base_suffix, iter_lines, stem
 from medadapt.io.report import BadInput, OnBad
 
 SCHEMES = ("auto", "IOB1", "IOB2", "BIOES")
@@ -265,6 +265,8 @@ def read_conll(
 
     for line in iter_lines(path):
         text = line.text.rstrip("\r\n")
+        if line.number == 1:  # no offsets point into a CoNLL file, so a BOM is not content ("\ufeff-DOCSTART-")
+            text = text.removeprefix(BOM)
         if line.error is not None:
             sentence = sentence or _Sentence(line.number)
             fail(line.error)

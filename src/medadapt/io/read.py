@@ -39,6 +39,8 @@ from medadapt.io.report import BadInput, BadInputReport, OnBad, make_on_bad
 from medadapt.io.tabular import read_table
 from medadapt.io.text import read_lines, read_text_file
 
+BRAT_TEXT_EXTENSIONS = frozenset({".txt", ".text"})
+
 
 class _Folders:
     """Remembers which folders hold .ann files, so a lone .txt there is read as unannotated BRAT."""
@@ -199,6 +201,9 @@ def _read_brat(
         if txt not in listed:
             yield read_brat_document(txt, path, lang=lang, repair=repair, label_from_note=from_note)
         return
+    if base_suffix(path) not in BRAT_TEXT_EXTENSIONS:  # e.g. a .jsonl given with fmt="brat": not a BRAT text
+        known = " or ".join(sorted(BRAT_TEXT_EXTENSIONS))
+        raise BadInput(path, "not a BRAT file", f"BRAT is {known} + .ann; give the format of this file (or auto)")
     yield read_brat_document(path, sibling_ann(path), lang=lang, repair=repair, label_from_note=from_note)
 
 

@@ -109,13 +109,29 @@ def load_split(config: NerConfig, split: str, report: DataReport) -> tuple[list[
         fix = "set data.allow_missing_ann=true to read such texts as having no entities (counted in data_report.json)"
         raise missing_ann_error(reading.missing_ann, f"{split} data without entities", fix)
     mapping = config.mapping()
+    raw_spans = sum(len(d.spans) for d in docs)
     mapping_report, policy_report = LabelMappingReport(), SpanPolicyReport()
     if mapping is not None:
         docs = [map_labels(d, mapping, unmapped=config.unmapped, report=mapping_report) for d in docs]
+    _require_entities(docs, path, split, raw_spans, mapping is not None)
     sp = config.span_policy
     resolved = [resolve_document(d, sp.policy, sp.priority, sp.discontinuous, policy_report) for d in docs]
     report.add(split, len(docs), mapping_report, policy_report, reading)
     return docs, resolved
+
+
+def _require_entities(docs: Sequence[Document], path: str, split: str, raw_spans: int, mapped: bool) -> None:
+    """A split without a single entity trains a model that predicts nothing, or scores 0 whatever the model
+    does: almost always the wrong format, field or label map, so it stops here instead of after training."""
+    if any(d.spans for d in docs):
+        return
+    after = f" after label_map ({raw_spans} before: are they all mapped to null?)" if mapped and raw_spans else ""
+    hint = " (drop data.dev to keep the last epoch)" if split == "dev" else ""
+    raise InputError(
+        path,
+        f"the {split} split holds no entities{after} in its {len(docs)} document(s); check data.format, "
+        f"data.label_column and the files{hint}",
+    )
 
 
 def encode_split(
