@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from medadapt.progress import console
 
@@ -44,11 +45,15 @@ def build(
     cross_doc: bool | None = typer.Option(None, "--cross-doc/--no-cross-doc", help="Let blocks span documents."),
     workers: int | None = typer.Option(None, "--workers", help="Tokenizer processes (0 = in-process threads)."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the validation split."),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Write the corpus even if it has no training blocks (else an error)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars or summary table."),
 ) -> None:
     """Clean, filter, deduplicate, decontaminate, tokenize and pack text into memory-mapped MLM shards."""
     from medadapt.config import build_config, load_config
     from medadapt.corpus import CorpusBuildConfig, build_corpus
+    from medadapt.corpus.build import empty_corpus_problem
 
     cfg = load_config(CorpusBuildConfig, config, overrides or [])
     flags: dict[str, Any] = {
@@ -68,12 +73,15 @@ def build(
     given = {k: v for k, v in flags.items() if v is not None}
     if given:
         cfg = build_config(CorpusBuildConfig, cfg.model_dump() | given, source="command line")
-    stats = build_corpus(cfg, show_progress=not quiet)
+    stats = build_corpus(cfg, show_progress=not quiet, allow_empty=allow_empty)
     if not quiet:
         print_summary(stats)
-    console.print(f"corpus written to {cfg.out} ({stats['totals']['blocks']:,} blocks)", highlight=False)
+    console.print(f"corpus written to {escape(str(cfg.out))} ({stats['totals']['blocks']:,} blocks)", highlight=False)
     if stats["bad_input"]["count"]:
-        console.print(f"[yellow]{stats['bad_input']['summary']}[/]", highlight=False)
+        console.print(f"[yellow]{escape(stats['bad_input']['summary'])}[/]", highlight=False)
+    problem = empty_corpus_problem(stats)
+    if problem is not None:  # written anyway because of --allow-empty; pre-training will refuse it
+        console.print(f"[yellow]warning: {escape(problem)}[/]", highlight=False)
 
 
 def print_summary(stats: dict[str, Any]) -> None:

@@ -6,12 +6,17 @@ documents (bytes per document are reported in stats.json). Tokenization runs eit
 tokenizer's own threads (`workers: 0`) or in `workers` spawned processes fed through a bounded, ordered window
 of batches (so output order, and hence the corpus, is identical whatever the worker count, and the reader is
 never more than a few batches ahead). Everything removed is counted per step; contamination removals are listed
-by id (never text). The manifest is written last, so a folder without one is an interrupted build.
+by id (never text). Shards are written into `OUT/.tmp-build/` and moved in place only when the build succeeded,
+so a rebuild that fails (bad input, Ctrl-C, no blocks) leaves the previous corpus in OUT intact. The manifest is
+written last, so a folder without one is an interrupted build. A build that produces no training blocks is an
+error (`EmptyCorpusError`, with the per-step counts) unless `allow_empty`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,13 +38,19 @@ from medadapt.corpus.deid import apply_hook, load_hook
 from medadapt.corpus.langfilter import LanguageFilter
 from medadapt.corpus.pack import Packer
 from medadapt.corpus.shards import FORMAT_VERSION, MANIFEST_NAME, SPLITS, ShardWriter, token_dtype, vocab_hash
-from medadapt.corpus.stats import BoundedCounter, fertility_table, write_stats
+from medadapt.corpus.stats import BoundedCounter, fertility_table, removal_rows, write_stats
 from medadapt.corpus.tokenize import BatchEncoder, EncodedBatch
-from medadapt.errors import ConfigError, ModelLoadError
+from medadapt.errors import ConfigError, MedadaptError, ModelLoadError
 from medadapt.io import BadInputReport, expand_inputs, read_documents
 from medadapt.io.inputs import FORMAT_EXTENSIONS
 from medadapt.loading import load_tokenizer
-from medadapt.progress import make_progress
+from medadapt.progress import console, make_progress
+
+STAGING_NAME = ".tmp-build"
+
+
+class EmptyCorpusError(MedadaptError):
+    """The build produced no training blocks: a corpus nothing can be pre-trained on."""
 
 
 def special_ids(tokenizer: Any) -> dict[str, int]:
@@ -96,17 +107,65 @@ def _validation_split(seed: int, fraction: float) -> Callable[[str], str]:
     return split
 
 
+def _warn_block_size(block_size: int, tokenizer: Any) -> None:
+    """Blocks longer than the tokenizer's model_max_length usually exceed the model's positions too.
+
+    Only a warning: the tokenizer's limit is a hint (some tokenizers state none), the model's is checked by
+    `medadapt pretrain` before it starts. Saying it now saves building a corpus no matching model can read.
+    """
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and limit < 1_000_000 and block_size > limit:  # 1e30 means: no limit stated
+        console.print(
+            f"[yellow]warning: block size {block_size} is above the tokenizer's model_max_length {limit}; "
+            f"models that use this tokenizer usually take at most {limit} tokens (pre-training will refuse "
+            "such a model)[/]",
+            highlight=False,
+        )
+
+
+def _shard_files(folder: Path) -> list[Path]:
+    return [path for split in SPLITS for path in sorted(folder.glob(f"{split}-[0-9][0-9][0-9][0-9][0-9].*.npy"))]
+
+
 def _remove_stale(out: Path) -> None:
     """Delete shards/manifest of a previous build in `out` (only files matching our own names)."""
-    for split in SPLITS:
-        for path in out.glob(f"{split}-[0-9][0-9][0-9][0-9][0-9].*.npy"):
-            path.unlink()
-    for name in (MANIFEST_NAME, "stats.json", "stats.md"):
+    (out / MANIFEST_NAME).unlink(missing_ok=True)  # first: the folder stops claiming to be a corpus
+    for path in _shard_files(out):
+        path.unlink()
+    for name in ("stats.json", "stats.md"):
         (out / name).unlink(missing_ok=True)
 
 
-def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True) -> dict[str, Any]:
-    """Build the packed MLM corpus described by `config`; returns the statistics also written to stats.json."""
+def _publish(staging: Path, out: Path) -> None:
+    """Replace the previous build's shards in `out` by the staged ones (same file system: renames)."""
+    _remove_stale(out)
+    for path in _shard_files(staging):
+        os.replace(path, out / path.name)
+
+
+def empty_corpus_problem(stats: dict[str, Any]) -> str | None:
+    """Why the build has no training blocks, with the per-step document counts; None when it has some."""
+    if stats["splits"]["train"]["n_blocks"]:
+        return None
+    counts = ", ".join(
+        f"{step} {n:,}"
+        for step, n in removal_rows(stats)
+        if not step.startswith(" ") and (n or step in ("read", "kept"))
+    )
+    if stats["totals"]["blocks"]:
+        validation = stats["splits"]["validation"]["documents"]
+        return (
+            f"no training blocks were produced: all {validation:,} kept documents went to the validation split "
+            f"({counts}); lower --val-fraction"
+        )
+    return f"no blocks were produced ({counts})"
+
+
+def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True, allow_empty: bool = False) -> dict[str, Any]:
+    """Build the packed MLM corpus described by `config`; returns the statistics also written to stats.json.
+
+    `allow_empty`: write a corpus without training blocks instead of raising `EmptyCorpusError`.
+    """
     cfg = config
     inputs, tokenizer_name, out = _require(cfg)
     # Cheap checks first: a typo in an input path or hook must not wait for a tokenizer download attempt.
@@ -116,10 +175,41 @@ def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True) -> di
     hook = load_hook(cfg.deid) if cfg.deid else None
     tokenizer = load_tokenizer(tokenizer_name)
     ids = special_ids(tokenizer)
+    _warn_block_size(cfg.block_size, tokenizer)
     lang_filter = LanguageFilter(cfg.languages, cfg.language_min_confidence) if cfg.languages else None
+    setup = _Setup(inputs, out, input_files, hook, tokenizer, ids, lang_filter)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out)
+    staging = out / STAGING_NAME
+    shutil.rmtree(staging, ignore_errors=True)  # what a killed build left
+    staging.mkdir()
+    try:
+        return _build(cfg, setup, staging, show_progress=show_progress, allow_empty=allow_empty)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out.iterdir()):  # a failed first build leaves no empty folder behind
+            out.rmdir()
 
+
+@dataclass
+class _Setup:
+    """What the cheap up-front checks produced, for the pipeline proper."""
+
+    inputs: list[str]
+    out: Path
+    input_files: list[Path]
+    hook: Any
+    tokenizer: Any
+    ids: dict[str, int]
+    lang_filter: LanguageFilter | None
+
+
+def _build(
+    cfg: CorpusBuildConfig, setup: _Setup, staging: Path, *, show_progress: bool, allow_empty: bool
+) -> dict[str, Any]:
+    """The pipeline proper, writing shards into `staging`; `out` is touched only once the build succeeded."""
+    inputs, out, input_files, hook = setup.inputs, setup.out, setup.input_files, setup.hook
+    tokenizer, ids, lang_filter = setup.tokenizer, setup.ids, setup.lang_filter
     report = BadInputReport()
     clean_stats = CleanStats()
     hasher = MinHasher(cfg.dedup.num_perm, cfg.dedup.shingle_words)
@@ -188,7 +278,7 @@ def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True) -> di
     max_bytes = int(cfg.shard_max_mb * (1 << 20))
     packers = {
         split: Packer(
-            ShardWriter(out, split, cfg.block_size, dtype, max_bytes),
+            ShardWriter(staging, split, cfg.block_size, dtype, max_bytes),
             cfg.block_size,
             ids["cls"],
             ids["sep"],
@@ -225,7 +315,12 @@ def build_corpus(config: CorpusBuildConfig, *, show_progress: bool = True) -> di
         packer.finish()
 
     stats = _statistics(cfg, counts, report, clean_stats, guard, exact, near, packers, per_lang, split_words, tokenizer)
+    problem = empty_corpus_problem(stats)
+    if problem is not None and not allow_empty:
+        kept = f"{out} keeps its previous corpus" if (out / MANIFEST_NAME).is_file() else f"nothing written to {out}"
+        raise EmptyCorpusError(f"{problem}; {kept} (pass --allow-empty to write an empty corpus anyway)")
     manifest = _manifest(cfg, tokenizer, ids, dtype, packers, counts, input_files)
+    _publish(staging, out)
     write_stats(out, stats)
     write_resolved_config(out, cfg, input_files)
     (out / MANIFEST_NAME).write_text(_json(manifest), encoding="utf-8")
