@@ -171,8 +171,68 @@ def test_dry_run_lists_every_missing_model_and_data_path(tiny_study, tmp_path, c
     assert "Traceback" not in err and not (tmp_path / "dry").exists()
 
 
-def test_dry_run_of_a_finished_study_lists_it_done(tiny_study, out, capsys):
+def test_dry_run_writes_nothing_and_says_what_a_change_would_redo(tiny_study, out, capsys):
+    before = _snapshot(out)
     assert main(_study(tiny_study, out, "--dry-run")) == 0
+    assert f"done  {JOB}" in capsys.readouterr().err
+    assert main(_study(tiny_study, out, "--dry-run", "--set", "tasks.ner.settings.training.lr=0.002")) == 0
     err = capsys.readouterr().err
-    assert f"done  {JOB}" in err and "todo" not in err.split("\n\n")[0]
-    json.loads((out / "study.json").read_text())
+    assert (
+        f"todo  {JOB}" in err
+        and "(its settings or inputs changed since it ran; its earlier results will be moved aside)" in err
+    )
+    assert "(it depends on finetune ner/base/es/seed-1, which is redone)" in err
+    assert _snapshot(out) == before  # not even study.json: `study report` reads it
+
+
+# beyond the items: what else a rerun or a second run could get wrong
+
+
+def test_a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(tiny_study, out, capsys):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    lock = out / ".study-run.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "earlier"}))
+    assert main(_study(tiny_study, out, "--no-report")) == 2
+    err = capsys.readouterr().err
+    assert f"{out} is in use by another `medadapt study run` (pid {os.getpid()}" in err and str(lock) in err
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "started": "earlier"}))
+    assert main(_study(tiny_study, out, "--no-report")) == 0
+    assert "is not running any more; taking over" in capsys.readouterr().err
+    assert not lock.exists()
+
+
+def test_a_job_that_ends_without_its_outputs_is_not_marked_done(tiny_study, out, capsys, monkeypatch):
+    from medadapt.study import execute
+
+    (out / RUN / "eval" / "es" / "done.json").unlink()
+    monkeypatch.setitem(execute.RUNNERS, "evaluate", lambda study, job: execute._fresh(job) or {})
+    assert main(_study(tiny_study, out, "--no-report")) == 2
+    err = capsys.readouterr().err
+    assert "evaluate ner/base/es/seed-1 on es ended without writing metrics.json, units.json" in err
+    assert not (out / RUN / "eval" / "es" / "done.json").exists()
+
+
+def test_a_metric_the_statistics_cannot_recompute_is_refused_up_front(tiny_study, tmp_path, capsys):
+    assert main(_study(tiny_study, tmp_path / "dry", "--dry-run", "--set", "tasks.ner.metric=auroc")) == 2
+    assert "metric 'auroc': a ner task in a study compares f1" in capsys.readouterr().err
+
+
+def test_report_of_a_study_without_finished_evaluations_is_an_error(out, capsys):
+    shutil.rmtree(out / "runs")
+    assert main(["study", "report", str(out)]) == 2
+    assert "no evaluation to report (none of 1 has finished); run `medadapt study run` first" in capsys.readouterr().err
+
+
+def test_inputs_given_as_globs_are_hashed_by_content(tmp_path):
+    from medadapt.study.plan import inputs_hash
+
+    (tmp_path / "a.txt").write_text("one")
+    pattern = str(tmp_path / "*.txt")
+    before = inputs_hash([pattern])
+    (tmp_path / "a.txt").write_text("two")
+    assert inputs_hash([pattern]) != before

@@ -24,13 +24,27 @@ def load_study_folder(folder: str | Path) -> StudyConfig:
     return study
 
 
+def evaluation_progress(study: StudyConfig) -> tuple[int, int]:
+    """(finished, planned) evaluation jobs: what a report can cover."""
+    from medadapt.study.plan import plan
+
+    evaluations = [j for j in plan(study) if j.kind == "evaluate"]
+    return sum(j.recorded() for j in evaluations), len(evaluations)
+
+
 def report_study(study: StudyConfig) -> dict[str, Any]:
+    """analysis.json and the report from the finished evaluations. A study folder without one finished
+    evaluation is an error, not an empty report."""
     from medadapt.study.analysis import analyse
     from medadapt.study.report import build_report
 
+    finished, planned = evaluation_progress(study)
+    if not finished:
+        what = "no task language has a test set" if not planned else f"none of {planned} has finished"
+        raise InputError(study.out_dir, f"no evaluation to report ({what}); run `medadapt study run` first")
     analysis = analyse(study)
     (Path(study.out_dir) / "analysis.json").write_text(json.dumps(analysis, indent=1, default=float))
     return build_report(study, analysis)
 
 
-__all__ = ["StudyConfig", "load_study", "load_study_folder", "report_study", "run_study"]
+__all__ = ["StudyConfig", "evaluation_progress", "load_study", "load_study_folder", "report_study", "run_study"]

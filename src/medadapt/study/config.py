@@ -15,6 +15,8 @@ from pydantic import Field, model_validator
 
 from medadapt.config import StrictModel, build_config, read_yaml
 
+STUDY_METRICS = {"ner": ("f1",), "screening": ("auroc", "auprc")}  # first: the default
+
 
 class ModelEntry(StrictModel):
     path: str | None = None  # an existing save_pretrained folder or hub id
@@ -49,11 +51,21 @@ class TaskEntry(StrictModel):
         default_factory=dict
     )  # nested overrides applied over the template for every run of the task
     languages: dict[str, LanguageData]
-    metric: str | None = None  # primary metric: ner → strict micro-F1 ("f1"), screening → "auroc"
+    metric: str | None = None  # primary metric: ner → strict micro-F1 ("f1"), screening → "auroc" (or "auprc")
     models: list[str] | None = None  # run only these study models on this task (default: all)
 
+    @model_validator(mode="after")
+    def _comparable_metric(self) -> TaskEntry:
+        """Only metrics the statistics can recompute from the evaluation units (NER: strict [tp, fp, fn] per
+        document; screening: [label, score] per patient); any other fails at evaluation or, worse, computes
+        nonsense from the wrong units."""
+        allowed = STUDY_METRICS[self.type]
+        if self.metric is not None and self.metric not in allowed:
+            raise ValueError(f"metric {self.metric!r}: a {self.type} task in a study compares {' or '.join(allowed)}")
+        return self
+
     def primary_metric(self) -> str:
-        return self.metric or ("f1" if self.type == "ner" else "auroc")
+        return self.metric or STUDY_METRICS[self.type][0]
 
 
 class TransferSection(StrictModel):

@@ -70,8 +70,8 @@ def describe(study: StudyConfig, jobs: list[Job], todo: dict[str, str] | None = 
             else:
                 unknown += 1
                 estimate = f"{size / 1e6:.1f} MB·epochs of text"
-        why = _why(job, todo.get(job.name))
-        lines.append(f"{state:4}  {job.name}  {estimate}{why}".rstrip())
+        parts = [f"{state:4}", job.name, estimate, _why(job, todo.get(job.name))]
+        lines.append("  ".join(p for p in parts if p))
     summary = ", ".join(f"{kind} {state}: {n}" for (kind, state), n in sorted(states.items()))
     lines.append(f"\n{len(jobs)} jobs ({summary})")
     if total_s:
@@ -85,6 +85,8 @@ def _why(job: Job, reason: str | None) -> str:
     """Why a job that has a folder will run again, and that its finished results will be moved aside."""
     if reason is None or reason == "new":
         return ""
+    if reason.endswith(", which is redone"):  # its folder is redone with (or after) that job's
+        return f"({reason})"
     from medadapt.study.execute import holds_results, resumes
 
     kept = ""
@@ -92,4 +94,4 @@ def _why(job: Job, reason: str | None) -> str:
         kept = "; resumes from its checkpoints"
     elif job.folder.exists() and holds_results(job.folder):
         kept = "; its earlier results will be moved aside"
-    return f"  ({reason}{kept})"
+    return f"({reason}{kept})"

@@ -12,17 +12,23 @@ run stopped by Ctrl-C keeps its best model but is not marked done.
 Finished results are never deleted: a job folder that is redone while it holds a `done.json` (its own or an
 evaluation's inside it) or pre-training checkpoints — because its settings or inputs changed, or an output went
 missing — is moved aside to `<folder>.previous-<YYYYmmdd-HHMMSS>` (a message names it; delete it when it is no
-longer needed). Moving aside rather than keeping it until the new run has finished keeps every path a run writes
-(predictions, resolved config) true, and a rename is atomic, so a kill at any point leaves either the old folder or
-the moved one. Only unfinished folders (no `done.json`) are removed.
+longer needed). Moving aside, rather than running into a temporary folder and swapping at the end, keeps the paths
+the new run records (predictions, resolved config) true; a rename is atomic, so a kill at any point leaves the old
+results either in place or moved. Only unfinished folders (no `done.json`, no checkpoints) are removed.
+
+One `study run` holds a study folder at a time (`.study-run.lock`, naming the process): a second one would move
+aside or remove the folders the first is writing. A lock left by a killed run on the same machine is taken over.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,66 @@ SCREENING_FIELDS = ("format", "text_field", "label_field", "patient_field", "dat
 
 class StudyInterrupted(MedadaptError):
     """Ctrl-C during a job: finished jobs are kept; rerun the same command to resume."""
+
+
+class StudyBusy(MedadaptError):
+    """Another `study run` is using the study folder."""
+
+
+LOCK_NAME = ".study-run.lock"
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    """Whether the lock's `study run` still runs (another machine's cannot be checked: assumed running)."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(holder.get("pid", -1)), 0)
+    except PermissionError:
+        return True
+    except (OSError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def _take_lock(lock: Path) -> None:
+    """Create the lock file (exclusively), taking over one whose run is gone (e.g. killed with SIGKILL)."""
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = json.loads(lock.read_text())
+            except (OSError, ValueError):
+                holder = {}
+            holder = holder if isinstance(holder, dict) else {}
+            if _alive(holder) and holder:
+                raise StudyBusy(
+                    f"{lock.parent} is in use by another `medadapt study run` (pid {holder.get('pid')} on "
+                    f"{holder.get('host')}, since {holder.get('started')}); wait for it to finish, or delete "
+                    f"{lock} if it is not running"
+                ) from None
+            pid = holder.get("pid", "?")
+            console.print(f"{lock}: its `study run` (pid {pid}) is not running any more; taking over")
+            lock.unlink(missing_ok=True)
+            continue
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(record))
+        return
+    raise StudyBusy(f"{lock}: could not take the study folder's lock (another run is starting?); try again")
+
+
+@contextmanager
+def exclusive(root: Path) -> Iterator[None]:
+    """One `study run` per study folder at a time: a second one would move aside or remove the very folders the
+    first is writing. The lock names the holder; one left by a killed run on this machine is taken over."""
+    lock = root / LOCK_NAME
+    _take_lock(lock)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 class StudyJobError(MedadaptError):
@@ -303,7 +369,20 @@ def run_study(study: StudyConfig, *, dry_run: bool = False) -> dict[str, Any]:
         return {"jobs": jobs, "todo": todo}
     root = Path(study.out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "study.json").write_text(study.model_dump_json(indent=1))
+    with exclusive(root):
+        todo = pending(jobs)  # again: the folder may have changed while another run held it
+        (root / "study.json").write_text(study.model_dump_json(indent=1))
+        counts = _run_jobs(study, jobs, todo)
+    evaluations = sum(j.kind == "evaluate" for j in jobs)
+    return counts | {"jobs": len(jobs), "evaluations": evaluations, "model_dirs": _model_dirs(study)}
+
+
+def _model_dirs(study: StudyConfig) -> dict[str, str]:
+    return {m: model_output(study, m) for m in study.models}
+
+
+def _run_jobs(study: StudyConfig, jobs: list[Job], todo: dict[str, str]) -> dict[str, int]:
+    """Run the pending jobs in order, each marked done once its outputs are complete."""
     counts = {"skipped": len(jobs) - len(todo), "run": 0}
     for i, job in enumerate(jobs, 1):
         if job.name not in todo:
@@ -318,4 +397,4 @@ def run_study(study: StudyConfig, *, dry_run: bool = False) -> dict[str, Any]:
             raise StudyInterrupted(f"interrupted during {job.name}; rerun the study to resume there") from exc
         _mark_done(job, started, result)
         counts["run"] += 1
-    return counts | {"jobs": len(jobs), "model_dirs": {m: model_output(study, m) for m in study.models}}
+    return counts

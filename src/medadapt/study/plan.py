@@ -84,12 +84,16 @@ class Job:
         return _record(self.folder).get("key") == self.key
 
     def missing(self) -> list[str]:
-        """Required outputs that are not there, relative to the job folder."""
-        return [
-            names[0]
-            for names in required_outputs(self.kind, self.spec.get("type"))
-            if not any((self.folder / n).is_file() for n in names)
-        ]
+        """Required outputs that are not there, relative to the job folder (a missing subfolder once, as `dir/`)."""
+        out: list[str] = []
+        for names in required_outputs(self.kind, self.spec.get("type")):
+            if any((self.folder / n).is_file() for n in names):
+                continue
+            top = names[0].split("/")[0]
+            name = f"{top}/" if "/" in names[0] and not (self.folder / top).is_dir() else names[0]
+            if name not in out:
+                out.append(name)
+        return out
 
     def done(self) -> bool:
         return self.recorded() and not self.missing()
@@ -121,10 +125,13 @@ def pending(jobs: list[Job]) -> dict[str, str]:
     then change, so the dependant's record no longer describes them)."""
     todo: dict[str, str] = {}
     for job in jobs:
-        if not job.done():
+        first = next((d for d in job.depends if d in todo), None)
+        if not job.folder.exists():
+            todo[job.name] = "new"
+        elif first:
+            todo[job.name] = f"it depends on {first}, which is redone"
+        elif not job.done():
             todo[job.name] = job.redo_reason() or "new"
-        elif first := next((d for d in job.depends if d in todo), None):
-            todo[job.name] = f"{first} runs first"
     return todo
 
 
