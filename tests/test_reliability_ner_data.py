@@ -10,7 +10,7 @@ import pytest
 
 from medadapt.cli import main
 from medadapt.errors import InputError
-from medadapt.io import read_documents
+from medadapt.io import read_documents, write_documents
 from medadapt.tasks.ner_config import NerConfig
 from medadapt.tasks.ner_data import DataReport, load_split
 from tests.test_io_brat import _pair
@@ -227,3 +227,15 @@ def test_evaluate_warns_when_predictions_have_no_entities(tmp_path: Path, capsys
     _pair(pred, "a", TEXT, "")
     code, stdout, _ = _run(capsys, "--gold", gold, "--pred", pred)
     assert code == 0 and "warning: the predictions hold no entities" in stdout
+
+
+def test_jsonl_converted_from_an_unannotated_brat_text_is_not_a_missing_ann(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The brat_ann mark travels in JSONL meta; there it must not produce "no gold.ann beside gold.jsonl"."""
+    _pair(tmp_path / "g", "a", TEXT, ANN)
+    _pair(tmp_path / "g", "b", TEXT, None)
+    docs = list(read_documents([tmp_path / "g"], "brat"))
+    write_documents(docs, tmp_path / "gold.jsonl", "jsonl")
+    code, _, err = _run(capsys, "--gold", tmp_path / "gold.jsonl", "--pred", tmp_path / "gold.jsonl")
+    assert code == 0, err

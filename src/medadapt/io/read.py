@@ -208,8 +208,12 @@ def _read_brat(
 
 
 def missing_ann(doc: Document) -> bool:
-    """Whether `doc` is a BRAT text read without an `.ann` beside it (see `read_brat_document`)."""
-    return "brat_ann" in doc.meta and doc.meta["brat_ann"] is None
+    """Whether `doc` is a BRAT text read without an `.ann` beside it (see `read_brat_document`). Only where it was
+    read as BRAT: a JSONL record converted from such a text carries the mark in its meta but has a source of its
+    own, whose spans are what they are."""
+    source = doc.meta.get("source")
+    marked = "brat_ann" in doc.meta and doc.meta["brat_ann"] is None
+    return marked and isinstance(source, str) and base_suffix(Path(source)) in BRAT_TEXT_EXTENSIONS
 
 
 @dataclass
