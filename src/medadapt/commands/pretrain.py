@@ -15,9 +15,16 @@ def pretrain_command(
     config: Path = typer.Argument(..., help="Pre-training YAML (see configs/pretrain/ and configs/paper/)."),
     overrides: list[str] = typer.Option([], "--set", help="Override a config value, e.g. --set training.max_steps=50"),
     out: Path | None = typer.Option(None, "--out", help="Output folder (overrides out_dir)."),
-    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many optimizer steps."),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", help="Optimizer steps of the run (part of the schedule: a resume must keep it)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue from the newest intact checkpoint in --out."),
-    force: bool = typer.Option(False, "--force", help="Resume even if model/corpus/batch geometry changed."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Resume even if the model, corpora, batch geometry or optimiser/schedule settings changed; the new "
+        "settings apply from the checkpoint's step and are recorded in resolved_config.yaml and log.jsonl.",
+    ),
     from_config: bool = typer.Option(
         False, "--from-config", help="Start from scratch with `model.from_config` (must be set in the YAML)."
     ),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedType, set_seed
+from rich.markup import escape
 from rich.progress import TextColumn
 from transformers import get_scheduler
 
@@ -30,12 +32,19 @@ from medadapt.interrupt import StopRequest
 from medadapt.pretrain.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from medadapt.pretrain.config import PretrainConfig
 from medadapt.pretrain.data import PackedCorpus, open_packed_corpus, tokenizer_vocab_hash
-from medadapt.pretrain.fingerprint import fingerprint_changes, run_fingerprint
+from medadapt.pretrain.fingerprint import describe_changes, fingerprint_diff, run_fingerprint
 from medadapt.pretrain.masking import BlockMasker, MaskingSpec, step_generator
 from medadapt.pretrain.mixing import CorpusMixer
 from medadapt.pretrain.mlm_head import SparseMLM, pad_vocabulary
-from medadapt.pretrain.model import load_mlm_model, load_tokenizer
+from medadapt.pretrain.model import load_mlm_model, load_tokenizer, position_limit
 from medadapt.pretrain.perplexity import masked_loss_sums
+from medadapt.pretrain.resume import (
+    apply_optimiser_settings,
+    earlier_forced_resumes,
+    forced_resume_entry,
+    move_aside,
+    record_forced_resumes,
+)
 from medadapt.progress import console, make_progress
 from medadapt.training import param_groups
 
@@ -108,18 +117,16 @@ class Pretrainer:
         set_seed(train.seed)
         self.names = config.corpus_names()
         self.corpora: list[PackedCorpus] = [open_packed_corpus(Path(c.path)) for c in config.corpora]
+        self._check_corpora_have_blocks()
         self._check_corpora_agree()
         tokenizer_source = config.model.tokenizer or (
             config.model.name_or_path if config.model.from_config is None else self.corpora[0].tokenizer_path
         )
         self.tokenizer = load_tokenizer(tokenizer_source)
         vocab_hash = tokenizer_vocab_hash(self.tokenizer)
-        if vocab_hash != self.corpora[0].vocab_hash:
-            raise ConfigError(
-                f"the corpus {config.corpora[0].path} was tokenized with a different vocabulary than tokenizer "
-                f"{tokenizer_source!r}; rebuild the corpus with this tokenizer (medadapt corpus build --tokenizer)"
-            )
+        self._check_tokenizer(tokenizer_source, vocab_hash)
         model = load_mlm_model(config.model, self.tokenizer)
+        self._check_positions(model)
         pad_vocabulary(model, config.model.pad_vocab_multiple)
         self.model = model
         self.vocab_limit = len(self.tokenizer)
@@ -147,8 +154,48 @@ class Pretrainer:
             world_size=self.world,
         )
         self.state = RunState()
+        self.forced_resumes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ set-up helpers
+    # Every check runs in __init__, before `run()` creates the output folder: a run that cannot work fails in
+    # one line and leaves nothing behind.
+    def _check_corpora_have_blocks(self) -> None:
+        """An empty corpus (e.g. every document skipped as bad input) cannot be sampled from."""
+        for source, corpus in zip(self.config.corpora, self.corpora, strict=True):
+            if len(corpus.train) == 0:
+                documents = corpus.manifest.get("totals", {}).get("documents", 0)
+                raise ConfigError(
+                    f"corpus {source.path} has no training blocks (built from {documents} kept documents, "
+                    f"{len(corpus.validation)} validation blocks); rebuild it with more input, or remove it from "
+                    "`corpora`"
+                )
+
+    def _check_tokenizer(self, tokenizer_source: str, vocab_hash: str) -> None:
+        """The corpus's token ids mean something only with the vocabulary that produced them."""
+        corpus, path = self.corpora[0], self.config.corpora[0].path
+        if vocab_hash == corpus.vocab_hash:
+            return
+        built = corpus.tokenizer_info
+        raise ConfigError(
+            f"corpus {path} was tokenized with {built.get('name_or_path')!r} ({built.get('vocab_size', '?')} "
+            f"tokens), but this run's tokenizer {tokenizer_source!r} ({len(self.tokenizer)} tokens) has a different "
+            f"vocabulary; set model.tokenizer to the corpus's tokenizer, or rebuild the corpus with this one "
+            f"(medadapt corpus build --tokenizer {tokenizer_source})"
+        )
+
+    def _check_positions(self, model: torch.nn.Module) -> None:
+        """A block longer than the model's position table fails deep in the first forward pass otherwise."""
+        limit = position_limit(model)
+        block = self.corpora[0].block_size
+        if limit is not None and block > limit:
+            name = self.config.model.name_or_path if self.config.model.from_config is None else "model.from_config"
+            positions = getattr(model.config, "max_position_embeddings", limit)
+            raise ConfigError(
+                f"corpus {self.config.corpora[0].path} has block size {block}, but {name} takes at most {limit} "
+                f"tokens (max_position_embeddings {positions}); rebuild the corpus with --block-size {limit} "
+                "or less, or use a model with more positions"
+            )
+
     def _check_corpora_agree(self) -> None:
         first = self.corpora[0]
         for source, corpus in zip(self.config.corpora[1:], self.corpora[1:], strict=True):
@@ -167,35 +214,109 @@ class Pretrainer:
 
     def _try_resume(self) -> None:
         root = self.out_dir / "checkpoints"
-        path = latest_valid_checkpoint(root, warn=lambda m: console.print(f"[yellow]{m}[/]"))
+        path = latest_valid_checkpoint(root, warn=lambda m: console.print(f"[yellow]{escape(m)}[/]"))
         if path is None:
-            console.print(f"[yellow]--resume: no usable checkpoint under {root}; starting from step 0[/]")
+            self._start_afresh(root)
             return
         state = json.loads((path / "state.json").read_text())
-        changes = fingerprint_changes(state["fingerprint"], self.fingerprint)
-        if changes and not self.force:
-            raise ResumeRefused(
-                f"refusing to resume from {path}: the run changed —\n  "
-                + "\n  ".join(changes)
-                + "\nUse --force to resume anyway."
-            )
-        if changes:
-            console.print("[yellow]--force: resuming despite changes: " + "; ".join(changes) + "[/]")
-        loaded = load_checkpoint(
-            path,
-            model=self.accelerator.unwrap_model(self.wrapper).model,
-            optimizer=self.optimizer,
-            scheduler=self.scheduler,
-            scaler=self.accelerator.scaler,
-            process_index=self.rank,
-        )
-        self.mixer.load_state_dict(loaded.state["mixer"])
+        changes = self._resume_changes(path, state)
+        loaded = self._load(path, forced=bool(changes))
+        data_note = self._restore_data_position(loaded.state["mixer"], forced=bool(changes))
         self.state.step = int(loaded.state["step"])
         self.state.tokens_seen = int(loaded.state["tokens_seen"])
         self._truncate_log(self.state.step)
+        self.forced_resumes = earlier_forced_resumes(self.out_dir, self.state.step)
         if changes:
-            self._log({"step": self.state.step, "event": "forced_resume", "changes": changes})
-        console.print(f"resumed from {path} at step {self.state.step}")
+            entry = forced_resume_entry(self.state.step, path, changes)
+            if data_note:
+                entry["data_position"] = data_note
+            self.forced_resumes.append(entry)
+            self._log({"event": "forced_resume", **entry})
+        console.print(f"resumed from {escape(str(path))} at step {self.state.step}", highlight=False)
+
+    def _resume_changes(self, path: Path, state: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """What differs from the checkpoint's run: refused (one line, old → new) unless --force."""
+        changes = fingerprint_diff(state["fingerprint"], self.fingerprint)
+        step = int(state["step"])
+        if changes and not self.force:
+            raise ResumeRefused(
+                f"refusing to resume from {path}: this run differs from the checkpoint's "
+                f"({describe_changes(changes)}); restore those settings, or pass --force to continue with the new "
+                f"ones from step {step}"
+            )
+        if changes:
+            console.print(
+                f"[yellow]--force: resuming from step {step} with changed settings "
+                f"({escape(describe_changes(changes))}); the new values apply from step {step} on and are "
+                "recorded in log.jsonl and resolved_config.yaml[/]",
+                highlight=False,
+            )
+        return changes
+
+    def _load(self, path: Path, *, forced: bool) -> Any:
+        """Restore the checkpoint; when forced, this config's optimiser settings replace the checkpoint's."""
+        model = self.accelerator.unwrap_model(self.wrapper).model
+        try:
+            loaded = load_checkpoint(
+                path,
+                model=model,
+                optimizer=self.optimizer,
+                scheduler=self.scheduler,
+                scaler=self.accelerator.scaler,
+                process_index=self.rank,
+            )
+        except (RuntimeError, ValueError, KeyError) as exc:
+            if not forced:
+                raise
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+            first = " ".join(lines[:2])[:300]
+            raise ResumeRefused(
+                f"cannot resume from {path} even with --force: its weights or optimizer state do not fit this "
+                f"run's model ({first})"
+            ) from exc
+        if forced:
+            apply_optimiser_settings(self.optimizer, self.scheduler, model, self.config.training)
+        return loaded
+
+    def _restore_data_position(self, saved: dict[str, Any], *, forced: bool) -> str | None:
+        """Continue the checkpoint's data stream; after a forced change of corpora or weights, restart it.
+
+        The saved position counts blocks of the checkpoint's corpora: it means nothing for others. Returns the
+        note recorded with the forced resume, or None when the position carried over.
+        """
+        same = list(saved["sizes"]) == list(self.mixer.sizes) and list(saved["weights"]) == list(self.mixer.weights)
+        if same or not forced:
+            self.mixer.load_state_dict(saved)
+            return None
+        note = (
+            f"restarted at the first block of each corpus (the checkpoint's position was for corpus sizes "
+            f"{list(saved['sizes'])} and weights {list(saved['weights'])})"
+        )
+        console.print(f"[yellow]--force: the data order {escape(note)}[/]", highlight=False)
+        return note
+
+    def _start_afresh(self, root: Path) -> None:
+        """No checkpoint to resume from: step 0, with the previous attempt's log and checkpoints moved aside.
+
+        Appending to the old log would interleave two runs' step numbers; leaving unusable checkpoints in place
+        would shadow the new ones (they sort as newer) and make `keep_last` prune the new ones first.
+        """
+        log = self.out_dir / "log.jsonl"
+        moved = []
+        self.accelerator.wait_for_everyone()  # every process has looked at the checkpoints before they move
+        if self.accelerator.is_main_process:
+            if log.is_file() and log.stat().st_size:
+                moved.append(f"old log kept as {move_aside(log)}")
+            if root.is_dir() and any(root.iterdir()):
+                moved.append(f"unusable checkpoints moved to {move_aside(root, 'unusable-')}")
+            log.write_text("")
+        self.accelerator.wait_for_everyone()
+        note = f" ({escape('; '.join(moved))})" if moved else ""
+        console.print(
+            f"[yellow]--resume: no usable checkpoint under {escape(str(root))}; "
+            f"starting from step 0 with a fresh log{note}[/]",
+            highlight=False,
+        )
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines written after the checkpoint by the interrupted run, so the log reads as one run."""
@@ -327,6 +448,7 @@ class Pretrainer:
                 cfg,
                 [Path(c.path) / "manifest.json" for c in cfg.corpora],
             )
+            record_forced_resumes(self.out_dir, self.forced_resumes)
         train = cfg.training
         self._log(
             {
@@ -386,9 +508,16 @@ class Pretrainer:
         final = self.out_dir / "model"
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
+            # Written beside and renamed when complete: a kill mid-save must not leave a `model/` that has its
+            # config.json (what "is there a model?" checks look for) but truncated weights.
+            tmp = self.out_dir / ".tmp-model"
+            shutil.rmtree(tmp, ignore_errors=True)
             model = self.accelerator.unwrap_model(self.wrapper).model
-            model.save_pretrained(final, safe_serialization=True)
-            self.tokenizer.save_pretrained(final)
+            model.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp)
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
             from medadapt.pretrain.plots import plot_loss_curve
 
             plot_loss_curve(self.state.history, self.out_dir / "loss_curve.png")

@@ -6,6 +6,7 @@ turned into a `ModelLoadError` that says what to do instead of a hub traceback.
 
 from __future__ import annotations
 
+import torch
 from transformers import AutoConfig, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
 from medadapt.errors import ModelLoadError
@@ -42,3 +43,18 @@ def load_mlm_model(section: ModelSection, tokenizer: PreTrainedTokenizerBase) ->
             "tokens; extend the model's vocabulary (`medadapt vocab extend`) or use its own tokenizer"
         )
     return model
+
+
+def position_limit(model: PreTrainedModel) -> int | None:
+    """The longest sequence the model's absolute position table takes, or None when it has none (relative).
+
+    Read from the embedding itself rather than the config: RoBERTa-style models (XLM-R, CamemBERT) number
+    positions from `padding_idx + 1`, so 514 rows take 512 tokens.
+    """
+    embeddings = getattr(model.base_model, "embeddings", None)
+    table = getattr(embeddings, "position_embeddings", None)
+    if not isinstance(table, torch.nn.Embedding):
+        return None
+    padding_idx = getattr(embeddings, "padding_idx", None)
+    offset = padding_idx + 1 if isinstance(padding_idx, int) else 0
+    return table.num_embeddings - offset
