@@ -8,6 +8,7 @@ on disk.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -171,6 +172,25 @@ def test_dry_run_lists_every_missing_model_and_data_path(tiny_study, tmp_path, c
     assert "Traceback" not in err and not (tmp_path / "dry").exists()
 
 
+def test_a_hub_id_in_the_local_cache_is_fine_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from medadapt.study.check import model_problem
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--someone--cached-model"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc123")
+    (repo / "snapshots" / "abc123").mkdir(parents=True)
+    (repo / "snapshots" / "abc123" / "config.json").write_text("{}")
+    assert model_problem("m", "someone/cached-model") is None
+    assert "HF_HUB_OFFLINE=1" in model_problem("m", "someone/other-model")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
+    assert model_problem("m", "someone/other-model") is None  # online: fetched at run time
+
+
 def test_dry_run_writes_nothing_and_says_what_a_change_would_redo(tiny_study, out, capsys):
     before = _snapshot(out)
     assert main(_study(tiny_study, out, "--dry-run")) == 0
@@ -220,6 +240,31 @@ def test_a_job_that_ends_without_its_outputs_is_not_marked_done(tiny_study, out,
 def test_a_metric_the_statistics_cannot_recompute_is_refused_up_front(tiny_study, tmp_path, capsys):
     assert main(_study(tiny_study, tmp_path / "dry", "--dry-run", "--set", "tasks.ner.metric=auroc")) == 2
     assert "metric 'auroc': a ner task in a study compares f1" in capsys.readouterr().err
+
+
+def test_a_multiclass_screening_task_is_refused_before_it_trains(tiny_study, tmp_path):
+    from medadapt.config import build_config
+    from medadapt.study import run_study
+    from medadapt.study.check import StudyCheckError
+    from medadapt.study.config import StudyConfig
+    from tests.screening_data import write_task
+
+    study = build_config(
+        StudyConfig,
+        {
+            "base": "m",
+            "models": {"m": {"path": str(tiny_study.parent / "base")}},
+            "out_dir": str(tmp_path / "study"),
+            "tasks": {"s": {"type": "screening", "languages": {"nl": write_task(tmp_path / "nl", n_train=4)}}},
+            "seeds": [1],
+        },
+    )
+    study.tasks["s"].settings = {"labels": {"kind": "multiclass"}}
+    with pytest.raises(
+        StudyCheckError, match=re.escape("finetune s/m/nl/seed-1: labels.kind: a study compares binary")
+    ):
+        run_study(study, dry_run=True)
+    assert not (tmp_path / "study").exists()
 
 
 def test_report_of_a_study_without_finished_evaluations_is_an_error(out, capsys):

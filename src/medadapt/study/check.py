@@ -24,6 +24,12 @@ from medadapt.study.plan import Job
 OFFLINE_VALUES = {"1", "on", "yes", "true"}
 
 
+WHERE_KEYS_LIVE = (
+    "(a job's keys are those of its task config, as `medadapt finetune ner|screening` takes it, or of its pretrain "
+    "config; set in a task's `settings`, its `config` template, a language's `settings` or a model's `overrides`)"
+)
+
+
 class StudyCheckError(ConfigError):
     """The study cannot run as configured; nothing was run, written or removed."""
 
@@ -49,7 +55,8 @@ def job_problems(study: StudyConfig, job: Job) -> list[str]:
 
     try:
         if job.kind == "finetune":
-            return _validation_lines(*finetune_data(study, job, write_data=False))
+            cls, data = finetune_data(study, job, write_data=False)
+            return _validation_lines(cls, data) or _binary_screening(job, data)
         if job.kind == "evaluate":
             return _validation_lines(*evaluate_data(study, job))
         from medadapt.pretrain.config import PretrainConfig
@@ -58,6 +65,14 @@ def job_problems(study: StudyConfig, job: Job) -> list[str]:
         return [f"{job.spec['config']}: {line}" for line in _validation_lines(PretrainConfig, data)]
     except ConfigError as exc:  # an unreadable template or pretrain config, a malformed override
         return [str(exc)]
+
+
+def _binary_screening(job: Job, data: dict[str, Any]) -> list[str]:
+    """A study's statistics resample [label, score] per patient, which only a binary screening model has."""
+    kind = (data.get("labels") or {}).get("kind", "auto")
+    if job.spec["type"] != "screening" or kind in ("auto", "binary"):
+        return []
+    return [f"labels.kind: a study compares binary screening models only, not {kind!r} ones"]
 
 
 def config_problems(study: StudyConfig, jobs: list[Job]) -> list[str]:
@@ -149,7 +164,11 @@ def path_problems(study: StudyConfig) -> list[str]:
 
 def check_study(study: StudyConfig, jobs: list[Job]) -> None:
     """Raise one StudyCheckError listing every config and path problem of the study."""
-    problems = config_problems(study, jobs) + path_problems(study)
+    configs = config_problems(study, jobs)
+    problems = configs + path_problems(study)
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
-        raise StudyCheckError(f"the study cannot run as configured (nothing was run, written or removed):\n{lines}")
+        hint = f"\n{WHERE_KEYS_LIVE}" if configs else ""
+        raise StudyCheckError(
+            f"the study cannot run as configured (nothing was run, written or removed):\n{lines}{hint}"
+        )

@@ -344,6 +344,8 @@ def run_evaluate(study: StudyConfig, job: Job) -> dict[str, Any]:
         # every field, defaults included: the model may have been trained on the study's merged JSONL
         fields = build_config(cls, data, source=job.name).model_dump(include=set(SCREENING_FIELDS))
         result = evaluate_screening(model_dir, test, job.folder, overrides=fields, explain_top_k=3)
+        if not (job.folder / "units.json").is_file():  # labels.kind: auto found more than two labels
+            raise StudyJobError(f"{job.name}: a study compares binary screening models only; {model_dir} is not one")
         value = result["eval"]["patient"][metric]
     return {"metric": metric, "value": value}
 
