@@ -94,7 +94,7 @@ def test_finetune_ner_refuses_a_folder_that_holds_a_run(
     capsys.readouterr()
     assert main(_ner(ner_setup[0], out, "--seeds", "1,2")) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert line.startswith(f"error: {out} already holds a NER run (")
+    assert line.startswith(f"error: {out} already holds a run (")
     assert "seed-1/" in line and "summary.json" in line
     assert "--overwrite" in line and "--resume" in line
     assert _snapshot(out) == before
@@ -112,7 +112,7 @@ def test_finetune_screening_refuses_a_folder_that_holds_a_run(tmp_path: Path, ca
     assert main(["finetune", "screening", str(config), "--out", str(out), "--no-progress"]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert line == (
-        f"error: {out} already holds a screening run (best-model/, log.jsonl, metrics.json); pass --overwrite "
+        f"error: {out} already holds a run (best-model/, log.jsonl, metrics.json); pass --overwrite "
         "to replace it, --resume to keep its finished seeds and run the rest, or choose another --out"
     )
     assert _snapshot(out) == before
@@ -166,6 +166,35 @@ def test_overwrite_and_resume_together_is_refused(ner_setup: tuple[Path, Path], 
     assert main(_ner(ner_setup[0], tmp_path / "o", "--overwrite", "--resume")) == 2
     assert "--overwrite or --resume, not both" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_in_one_seed_of_several_stops_the_command_without_a_summary(
+    ner_setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Ctrl-C made the loop keep seed 1's best model and return; then seed 2 started, and summary.json averaged
+    the cut-short seed as if finished. (The stop itself is the training loop's; here run_seed reports it.)"""
+    import medadapt.tasks.ner as ner_task
+
+    started = []
+
+    def stopped_by_ctrl_c(config: Any, seed: int, folder: Path, **_: Any) -> dict[str, Any]:
+        started.append(seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        metrics = {"seed": seed, "interrupted": seed == 1}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        return metrics
+
+    monkeypatch.setattr(ner_task, "run_seed", stopped_by_ctrl_c)
+    out = tmp_path / "run"
+    assert main(_ner(ner_setup[0], out, "--seeds", "1,2,3")) == 130
+    line = capsys.readouterr().err.strip().splitlines()[-1]  # after the "seed 1 (1/3)" progress line
+    assert line == (
+        f"error: stopped in seed 1: its best model so far and metrics.json (marked interrupted) are in "
+        f"{out / 'seed-1'}; seeds 2, 3 not started, no summary.json written; rerun with --resume to finish"
+    )
+    assert started == [1] and not (out / "summary.json").exists()
+    assert main(_ner(ner_setup[0], out, "--seeds", "1,2,3", "--resume")) == 130  # seed 1 is run again
+    assert started == [1, 1]
 
 
 def test_an_output_folder_that_is_a_file_is_refused(ner_setup: tuple[Path, Path], tmp_path: Path, capsys) -> None:

@@ -34,21 +34,23 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def prepare_output(config: Any, task: str, *, overwrite: bool, resume: bool) -> None:
+def prepare_output(config: Any, *, overwrite: bool, resume: bool) -> None:
     """Before anything is written: a missing model or data file, or a run already in `out_dir` that neither
     `--overwrite` nor `--resume` covers, stops the command in one line; `--overwrite` then clears the old run
     (on the main process; the others wait), after the checks, so a run that cannot start deletes nothing."""
+    from rich.markup import escape
+
     from medadapt.progress import console
     from medadapt.tasks.run_folder import check_inputs, clear_run, refuse_existing_run
     from medadapt.training import process_state
 
     out = Path(config.out_dir)
-    held = refuse_existing_run(out, task, config.seed_list(), overwrite=overwrite, resume=resume)
+    held = refuse_existing_run(out, config.seed_list(), overwrite=overwrite, resume=resume)
     check_inputs(config)
     if held and overwrite:
         state = process_state()
         if state.is_main_process:
-            console.print(f"replacing the run in {out}", highlight=False)
+            console.print(f"replacing the run in {escape(str(out))}", highlight=False)
             clear_run(out, held)
         state.wait_for_everyone()
 
@@ -74,6 +76,8 @@ def ner(
     """
     import json
 
+    from rich.markup import escape
+
     from medadapt.config import load_config
     from medadapt.progress import console
     from medadapt.tasks.ner import finetune_ner
@@ -85,7 +89,7 @@ def ner(
     if seeds is not None:
         extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
     cfg = load_config(NerConfig, config, extra)
-    prepare_output(cfg, "NER", overwrite=overwrite, resume=resume)
+    prepare_output(cfg, overwrite=overwrite, resume=resume)
     result = finetune_ner(cfg, show_progress=not no_progress, resume=resume)
     for split in ("dev", "test"):
         if split in result and "f1" in result[split]:
@@ -93,7 +97,7 @@ def ner(
         elif split in result:
             f1 = result[split]["strict_micro_f1"]
             console.print(f"{split} strict micro-F1: {f1['mean']:.4f} ± {f1['sd']:.4f} over {len(f1['values'])} seeds")
-    console.print(f"outputs in {cfg.out_dir}")
+    console.print(f"outputs in {escape(cfg.out_dir)}", highlight=False)
 
 
 @app.command("screening")
@@ -117,6 +121,8 @@ def screening(
     """
     import json
 
+    from rich.markup import escape
+
     from medadapt.config import load_config
     from medadapt.progress import console
     from medadapt.tasks.screening import finetune_screening
@@ -128,7 +134,7 @@ def screening(
     if seeds is not None:
         extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
     cfg = load_config(ScreeningConfig, config, extra)
-    prepare_output(cfg, "screening", overwrite=overwrite, resume=resume)
+    prepare_output(cfg, overwrite=overwrite, resume=resume)
     result = finetune_screening(cfg, show_progress=not no_progress, resume=resume)
     if "runs" in result:
         for name, value in result.get("test", {}).items():
@@ -138,4 +144,4 @@ def screening(
         patient = result["test"]["patient"]
         shown = [k for k in ("auroc", "auprc", "sensitivity", "specificity", "ppv", "f1", "macro_f1") if k in patient]
         console.print("test patient " + ", ".join(f"{k} {patient[k]:.4f}" for k in shown))
-    console.print(f"outputs in {cfg.out_dir}")
+    console.print(f"outputs in {escape(cfg.out_dir)}", highlight=False)

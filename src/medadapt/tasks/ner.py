@@ -48,7 +48,7 @@ from medadapt.tasks.ner_data import (
 from medadapt.tasks.ner_decoding import decode_documents
 from medadapt.tasks.ner_encoding import IGNORE, Window
 from medadapt.tasks.ner_labels import LabelMap
-from medadapt.tasks.run_folder import keep_finished
+from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
 from medadapt.training import process_state, run_seeds, train
 
 
@@ -210,6 +210,7 @@ def finetune_ner(config: NerConfig, *, show_progress: bool = True, resume: bool 
     def run_one(seed: int, folder: Path) -> dict[str, Any]:
         return run_seed(config, seed, folder, show_progress=show_progress)
 
+    run_one = stop_on_interrupt(run_one, config.seed_list())
     if resume:
         run_one = keep_finished(run_one, config, out, config.seed_list(), _input_files(config))
     return run_seeds(config.seed_list(), out, run_one, summarize, "NER")

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel
 
 from medadapt.config import RESOLVED_CONFIG_NAME, file_sha256
-from medadapt.errors import ConfigError
+from medadapt.errors import ConfigError, MedadaptError
 from medadapt.io import expand_inputs
 from medadapt.loading import check_model_folder, check_tokenizer_fits
 
@@ -42,6 +42,12 @@ SEED_FOLDER = re.compile(r"seed-\d+")
 # what a kept seed need not share with this run: where it was written, and which seeds run beside it
 NOT_COMPARED = ("out_dir", "training.seed", "training.seeds")
 SHOWN = 6  # entries named in a message
+
+
+class RunInterrupted(MedadaptError):
+    """Ctrl-C stopped one seed of several: the rest are not started and no summary is written (exit code 130)."""
+
+    exit_code = 130
 
 
 def run_outputs(folder: Path) -> list[str]:
@@ -70,9 +76,10 @@ def check_inputs(config: Any) -> None:
     expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
 
 
-def refuse_existing_run(out: Path, task: str, seeds: Sequence[int], *, overwrite: bool, resume: bool) -> list[str]:
+def refuse_existing_run(out: Path, seeds: Sequence[int], *, overwrite: bool, resume: bool) -> list[str]:
     """Stop before anything is written when `out` holds a run and neither `--overwrite` nor a `--resume` that can
-    continue it was given; returns what `out` holds."""
+    continue it was given; returns what `out` holds. The message names the files, not a task: the run found may
+    be of another task than the one asked for."""
     if overwrite and resume:
         raise ConfigError("give --overwrite or --resume, not both")
     if out.exists() and not out.is_dir():
@@ -82,7 +89,7 @@ def refuse_existing_run(out: Path, task: str, seeds: Sequence[int], *, overwrite
         return held
     if not resume:
         raise ConfigError(
-            f"{out} already holds a {task} run ({_listed(held)}); pass --overwrite to replace it, --resume to keep "
+            f"{out} already holds a run ({_listed(held)}); pass --overwrite to replace it, --resume to keep "
             "its finished seeds and run the rest, or choose another --out"
         )
     seed_folders = [h for h in held if SEED_FOLDER.fullmatch(h.rstrip("/"))]
@@ -171,6 +178,8 @@ def keep_finished(
     command before any work, not after the seeds ahead of it. Folders as `run_seeds` lays them out: `out` for one
     seed, `out/seed-<n>` for several.
     """
+    from rich.markup import escape
+
     from medadapt.progress import console
 
     inputs = list(input_files)
@@ -181,7 +190,35 @@ def keep_finished(
         metrics = kept.get(seed)
         if metrics is None:
             return run_one(seed, folder)
-        console.print(f"seed {seed}: finished run kept ({folder})", highlight=False)
+        console.print(f"seed {seed}: finished run kept ({escape(str(folder))})", highlight=False)
         return metrics
 
     return run_or_keep
+
+
+def stop_on_interrupt(
+    run_one: Callable[[int, Path], dict[str, Any]], seeds: Sequence[int]
+) -> Callable[[int, Path], dict[str, Any]]:
+    """`run_one` for `run_seeds` that ends the command when Ctrl-C stopped a seed of several.
+
+    Why: the training loop answers Ctrl-C by finishing the step and keeping the best model so far, then returns;
+    `run_seeds` would start the next seed (a stop took one Ctrl-C per seed) and average the cut-short seed into
+    summary.json as if it had finished. One seed alone keeps its metrics.json (marked interrupted) and a note.
+    """
+    from medadapt.progress import console
+
+    def run_or_stop(seed: int, folder: Path) -> dict[str, Any]:
+        metrics = run_one(seed, folder)
+        if not metrics.get("interrupted"):
+            return metrics
+        where = f"its best model so far and metrics.json (marked interrupted) are in {folder}"
+        if len(seeds) == 1:
+            console.print(f"[yellow]stopped early: {where}; --resume runs it again[/]", highlight=False)
+            return metrics
+        rest = list(seeds)[list(seeds).index(seed) + 1 :]
+        not_run = f"seeds {', '.join(map(str, rest))} not started, " if rest else ""
+        raise RunInterrupted(
+            f"stopped in seed {seed}: {where}; {not_run}no summary.json written; rerun with --resume to finish"
+        )
+
+    return run_or_stop

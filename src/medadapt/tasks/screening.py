@@ -29,7 +29,7 @@ from medadapt.io import expand_inputs
 from medadapt.loading import check_model_folder, load_failure, load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
 from medadapt.model_loading import LoadSummary, load_pretrained
-from medadapt.tasks.run_folder import keep_finished
+from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
 from medadapt.tasks.screening_chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening_config import ScreeningConfig
 from medadapt.tasks.screening_data import (
@@ -257,6 +257,7 @@ def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True, r
     def run_one(seed: int, folder: Path) -> dict[str, Any]:
         return run_seed(config, seed, folder, show_progress=show_progress)
 
+    run_one = stop_on_interrupt(run_one, config.seed_list())
     if resume:
         run_one = keep_finished(run_one, config, out, config.seed_list(), _input_files(config))
     return run_seeds(config.seed_list(), out, run_one, lambda per_seed: summarize(config, per_seed, out), "screening")
