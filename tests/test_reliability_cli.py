@@ -231,6 +231,7 @@ def test_offline_hub_id_not_cached_is_no_such_folder_with_the_offline_cause(
     line = _one_error_line(capsys.readouterr().err)
     assert line.startswith("error: no such model folder: no-such-org/no-such-model (")
     assert "HF_HUB_OFFLINE" in line and "Traceback" not in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_hub_advice_stays_for_a_hub_id_when_online(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -102,11 +102,11 @@ def check_tokenizer_fits(name: str) -> None:
     tokenizer): training would stop deep in torch with `IndexError: index out of range in self`."""
     from transformers import AutoConfig
 
+    tokens = len(load_tokenizer(name))  # first: its errors are the ones to show
     try:
         rows = getattr(AutoConfig.from_pretrained(name), "vocab_size", None)
     except Exception:  # no readable config: loading the model says what is wrong
         return
-    tokens = len(load_tokenizer(name))
     if isinstance(rows, int) and tokens > rows:
         raise ModelLoadError(
             f"{name}: the tokenizer has {tokens} tokens but the model only {rows} embedding rows, so the folder pairs "
