@@ -172,6 +172,26 @@ def test_dry_run_lists_every_missing_model_and_data_path(tiny_study, tmp_path, c
     assert "Traceback" not in err and not (tmp_path / "dry").exists()
 
 
+def test_dry_run_lists_missing_config_files_and_corpora_with_the_data(tiny_study, tmp_path, capsys):
+    study = yaml.safe_load(tiny_study.read_text())
+    root = tiny_study.parent
+    (root / "pretrain-nocorpus.yaml").write_text(yaml.safe_dump({"corpora": [{"path": str(tmp_path / "corpus")}]}))
+    study["models"] |= {
+        "variant": {"pretrain": "pretrain-nocorpus.yaml"},
+        "other": {"pretrain": "no-such-pretrain.yaml"},
+    }
+    study["tasks"]["ner"]["config"] = "no-such-template.yaml"
+    study["tasks"]["ner"]["languages"]["es"]["train"] = "ner/no-train"
+    path = root / "missing-configs.yaml"
+    path.write_text(yaml.safe_dump(study))
+    assert main(["study", "run", str(path), "--out", str(tmp_path / "dry"), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"model 'variant' ({root / 'pretrain-nocorpus.yaml'}): no such corpus folder: {tmp_path / 'corpus'}" in err
+    assert f"model 'other': no such pretrain config: {root / 'no-such-pretrain.yaml'}" in err
+    assert f"task 'ner': no such task config (template): {root / 'no-such-template.yaml'}" in err
+    assert f"task 'ner' (es) train: no such file or folder: {root / 'ner' / 'no-train'}" in err
+
+
 def test_a_hub_id_in_the_local_cache_is_fine_offline(tmp_path, monkeypatch):
     from huggingface_hub import constants
 
@@ -270,7 +290,8 @@ def test_a_multiclass_screening_task_is_refused_before_it_trains(tiny_study, tmp
 def test_report_of_a_study_without_finished_evaluations_is_an_error(out, capsys):
     shutil.rmtree(out / "runs")
     assert main(["study", "report", str(out)]) == 2
-    assert "no evaluation to report (none of 1 has finished); run `medadapt study run` first" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no evaluation to report (none of 1 is finished with the study's current inputs and settings)" in err
 
 
 def test_inputs_given_as_globs_are_hashed_by_content(tmp_path):

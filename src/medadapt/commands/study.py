@@ -59,7 +59,10 @@ def _report(study: StudyConfig) -> None:
     paths = report_study(study)
     finished, planned = evaluation_progress(study)
     if finished < planned:
-        console.print(f"the report covers {finished} of {planned} evaluations; `study run` does the others")
+        console.print(
+            f"the report covers {finished} of {planned} evaluations; `study run` does the others "
+            "(`study run --dry-run` says why each is to do)"
+        )
     console.print(f"report: {paths['markdown']} and {paths['html']}")
 
 

@@ -40,8 +40,15 @@ def report_study(study: StudyConfig) -> dict[str, Any]:
 
     finished, planned = evaluation_progress(study)
     if not finished:
-        what = "no task language has a test set" if not planned else f"none of {planned} has finished"
-        raise InputError(study.out_dir, f"no evaluation to report ({what}); run `medadapt study run` first")
+        what = (
+            "no task language has a test set"
+            if not planned
+            else f"none of {planned} is finished with the study's current inputs and settings"
+        )
+        raise InputError(
+            study.out_dir,
+            f"no evaluation to report ({what}); run `medadapt study run` (--dry-run says why each is to do)",
+        )
     analysis = analyse(study)
     (Path(study.out_dir) / "analysis.json").write_text(json.dumps(analysis, indent=1, default=float))
     return build_report(study, analysis)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,7 +19,7 @@ from medadapt.config import apply_overrides, read_yaml
 from medadapt.errors import ConfigError, InputError
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig
-from medadapt.study.plan import Job
+from medadapt.study.plan import Job, plan
 
 OFFLINE_VALUES = {"1", "on", "yes", "true"}
 
@@ -140,6 +140,18 @@ def _corpus_problems(name: str, config: str) -> list[str]:
     return out
 
 
+def config_file_problems(study: StudyConfig) -> list[str]:
+    """The pretrain configs and task templates the study names that do not exist (without them, no plan)."""
+    out = []
+    for name, entry in study.models.items():
+        if entry.pretrain is not None and not Path(entry.pretrain).is_file():
+            out.append(f"model {name!r}: no such pretrain config: {entry.pretrain}")
+    for task_name, task in study.tasks.items():
+        if task.config is not None and not Path(task.config).is_file():
+            out.append(f"task {task_name!r}: no such task config (template): {task.config}")
+    return out
+
+
 def path_problems(study: StudyConfig) -> list[str]:
     """Every model and data path of the study that does not exist (data: files, folders or globs)."""
     out = []
@@ -147,8 +159,9 @@ def path_problems(study: StudyConfig) -> list[str]:
         if entry.path is not None:
             problem = model_problem(name, entry.path)
             out += [problem] if problem else []
-        if entry.pretrain is not None:
+        if entry.pretrain is not None and Path(entry.pretrain).is_file():
             out += _corpus_problems(name, entry.pretrain)
+    out += config_file_problems(study)
     for task_name, task in study.tasks.items():
         for lang, data in task.languages.items():
             for split in ("train", "dev", "test"):
@@ -162,13 +175,21 @@ def path_problems(study: StudyConfig) -> list[str]:
     return out
 
 
-def check_study(study: StudyConfig, jobs: list[Job]) -> None:
-    """Raise one StudyCheckError listing every config and path problem of the study."""
+def check_study(study: StudyConfig) -> list[Job]:
+    """The study's jobs, or one StudyCheckError listing every config and path problem of the study (a missing
+    config file among them: then the jobs cannot be planned, and the paths are all that is reported)."""
+    paths = path_problems(study)
+    try:
+        jobs = plan(study)
+    except ConfigError as exc:  # a template or pretrain config missing (listed in `paths`) or unreadable
+        _raise(paths if config_file_problems(study) else [*paths, str(exc)], configs=False)
     configs = config_problems(study, jobs)
-    problems = configs + path_problems(study)
-    if problems:
-        lines = "\n".join(f"  {p}" for p in problems)
-        hint = f"\n{WHERE_KEYS_LIVE}" if configs else ""
-        raise StudyCheckError(
-            f"the study cannot run as configured (nothing was run, written or removed):\n{lines}{hint}"
-        )
+    if configs or paths:
+        _raise(configs + paths, configs=bool(configs))
+    return jobs
+
+
+def _raise(problems: list[str], *, configs: bool) -> NoReturn:
+    lines = "\n".join(f"  {p}" for p in problems)
+    hint = f"\n{WHERE_KEYS_LIVE}" if configs else ""
+    raise StudyCheckError(f"the study cannot run as configured (nothing was run, written or removed):\n{lines}{hint}")

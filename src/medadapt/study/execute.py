@@ -44,7 +44,6 @@ from medadapt.study.plan import (
     language_config,
     model_output,
     pending,
-    plan,
     task_template,
 )
 
@@ -364,8 +363,7 @@ def run_study(study: StudyConfig, *, dry_run: bool = False) -> dict[str, Any]:
     """
     from medadapt.study.check import check_study
 
-    jobs = plan(study)
-    check_study(study, jobs)
+    jobs = check_study(study)
     todo = pending(jobs)
     if dry_run:
         return {"jobs": jobs, "todo": todo}
