@@ -349,3 +349,29 @@ def test_interrupted_model_save_leaves_no_model_folder(
     with pytest.raises(OSError, match="No space"):
         pretrain(PretrainConfig.model_validate(_run_config(data, out, max_steps=2)), show_progress=False)
     assert not (out / "model").exists()  # a model/config.json would tell tools the model is there
+
+
+def test_corpus_without_validation_blocks_is_evaluated_on_training_blocks_and_said(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["corpus", "build", str(data["notes"]), "--tokenizer", str(data["tokenizer"]), "--block-size", "64"]
+    assert main([*argv, "--val-fraction", "0", "--out", str(tmp_path / "c"), "--quiet"]) == 0
+    out = tmp_path / "run"
+    content = _run_config(data, out, max_steps=2)
+    content["corpora"] = [{"path": str(tmp_path / "c"), "name": "notes"}]
+    capsys.readouterr()
+    assert _pretrain(_yaml(tmp_path / "run.yaml", content)) == 0
+    assert f"corpus {tmp_path / 'c'} has no validation blocks" in capsys.readouterr().err
+    evals = [r["eval"] for r in _records(out) if "eval" in r]
+    assert evals and all(e["notes"]["split"] == "train" for e in evals)  # not `"eval": {}` without a word
+
+
+def test_interrupted_corpus_build_is_named_as_such_at_pretraining(
+    data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    half = tmp_path / "half"
+    (half / ".tmp-build").mkdir(parents=True)  # what a killed `corpus build` leaves
+    content = _run_config(data, tmp_path / "run")
+    content["corpora"] = [{"path": str(half), "name": "half"}]
+    assert _pretrain(_yaml(tmp_path / "run.yaml", content)) == 2
+    assert "the corpus build there did not finish" in capsys.readouterr().err

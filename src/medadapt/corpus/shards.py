@@ -220,6 +220,9 @@ def open_corpus(path: str | Path, *, verify: bool = False) -> Corpus:
     path = Path(path)
     manifest_path = path / MANIFEST_NAME
     if not manifest_path.is_file():
+        if path.is_dir() and (any(path.glob("*.npy")) or (path / ".tmp-build").exists()):
+            # the manifest is written last: shards without one are a build that was stopped or failed
+            raise InputError(manifest_path, "missing: the corpus build there did not finish; run `corpus build` again")
         raise InputError(manifest_path, "not a medadapt corpus folder (manifest.json missing); run `corpus build`")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))

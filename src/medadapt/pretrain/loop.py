@@ -31,7 +31,7 @@ from medadapt.errors import ConfigError, MedadaptError
 from medadapt.interrupt import StopRequest
 from medadapt.pretrain.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from medadapt.pretrain.config import PretrainConfig
-from medadapt.pretrain.data import PackedCorpus, open_packed_corpus, tokenizer_vocab_hash
+from medadapt.pretrain.data import BlockSplit, PackedCorpus, open_packed_corpus, tokenizer_vocab_hash
 from medadapt.pretrain.fingerprint import describe_changes, fingerprint_diff, run_fingerprint
 from medadapt.pretrain.masking import BlockMasker, MaskingSpec, step_generator
 from medadapt.pretrain.mixing import CorpusMixer
@@ -155,6 +155,7 @@ class Pretrainer:
         )
         self.state = RunState()
         self.forced_resumes: list[dict[str, Any]] = []
+        self.eval_splits = self._eval_splits()
 
     # ------------------------------------------------------------------ set-up helpers
     # Every check runs in __init__, before `run()` creates the output folder: a run that cannot work fails in
@@ -169,6 +170,26 @@ class Pretrainer:
                     f"{len(corpus.validation)} validation blocks); rebuild it with more input, or remove it from "
                     "`corpora`"
                 )
+
+    def _eval_splits(self) -> list[tuple[str, BlockSplit]]:
+        """Each corpus's validation split, or its training blocks (said once) when it has no validation blocks.
+
+        A small corpus built with the default 1% held out often has none; evaluating nothing would log
+        `"eval": {}` for the whole run without a word.
+        """
+        splits = []
+        for source, corpus in zip(self.config.corpora, self.corpora, strict=True):
+            if len(corpus.validation):
+                splits.append(("validation", corpus.validation))
+                continue
+            splits.append(("train", corpus.train))
+            if self.accelerator.is_main_process:
+                console.print(
+                    f"[yellow]corpus {escape(source.path)} has no validation blocks: its loss and perplexity are "
+                    "measured on training blocks (rebuild with a larger --val-fraction for a held-out measure)[/]",
+                    highlight=False,
+                )
+        return splits
 
     def _check_tokenizer(self, tokenizer_source: str, vocab_hash: str) -> None:
         """The corpus's token ids mean something only with the vocabulary that produced them."""
@@ -381,18 +402,18 @@ class Pretrainer:
         return float(loss_all.item()) / total, tokens
 
     @torch.no_grad()
-    def evaluate(self) -> dict[str, dict[str, float]]:
+    def evaluate(self) -> dict[str, dict[str, Any]]:
         """MLM loss and perplexity on each corpus's validation split separately, with masks fixed across steps."""
         # The unwrapped module: DDP would broadcast buffers on every forward, and processes may see different
         # numbers of validation batches.
         wrapper = self.accelerator.unwrap_model(self.wrapper)
         wrapper.eval()
-        results: dict[str, dict[str, float]] = {}
-        for index, (name, corpus) in enumerate(zip(self.names, self.corpora, strict=True)):
-            n = min(len(corpus.validation), self.config.eval.max_blocks)
+        results: dict[str, dict[str, Any]] = {}
+        for index, (name, (split, blocks)) in enumerate(zip(self.names, self.eval_splits, strict=True)):
+            n = min(len(blocks), self.config.eval.max_blocks)
             loss_sum, count = masked_loss_sums(
                 wrapper,
-                corpus.validation,
+                blocks,
                 self.masker,
                 max_blocks=n,
                 batch_size=self.config.eval.batch_size,
@@ -407,7 +428,7 @@ class Pretrainer:
             count = self.accelerator.reduce(count, "sum")
             if count.item() > 0:
                 loss = float(loss_sum.item() / count.item())
-                results[name] = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "blocks": n}
+                results[name] = {"loss": loss, "perplexity": math.exp(min(loss, 50.0)), "blocks": n, "split": split}
         wrapper.train()
         return results
 
@@ -458,6 +479,7 @@ class Pretrainer:
                 "device": str(self.accelerator.device),
                 "precision": self.accelerator.mixed_precision,
                 "corpora": {n: len(c.train) for n, c in zip(self.names, self.corpora, strict=True)},
+                "eval_splits": {n: split for n, (split, _) in zip(self.names, self.eval_splits, strict=True)},
             }
         )
         if self.state.step == 0:  # the starting point: how well the model knows each domain before training

@@ -17,12 +17,14 @@ def plot_loss_curve(history: list[dict[str, Any]], target: Path) -> Path:
     evals: dict[str, list[tuple[int, float]]] = {}
     for record in history:
         for name, metrics in record.get("eval", {}).items():
-            evals.setdefault(name, []).append((record["step"], metrics["loss"]))
+            # a corpus without validation blocks is evaluated on training blocks: the label says so
+            label = f"{'training blocks' if metrics.get('split') == 'train' else 'validation'}: {name}"
+            evals.setdefault(label, []).append((record["step"], metrics["loss"]))
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     if train:
         ax.plot(*zip(*train, strict=True), label="train (masked tokens)", color="#444444", linewidth=1)
-    for name, points in sorted(evals.items()):
-        ax.plot(*zip(*points, strict=True), marker="o", label=f"validation: {name}")
+    for label, points in sorted(evals.items()):
+        ax.plot(*zip(*points, strict=True), marker="o", label=label)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("MLM cross-entropy")
     ax.set_title("Continued pre-training")
