@@ -136,7 +136,8 @@ def _corpus_problems(name: str, config: str) -> list[str]:
         path = corpus.get("path") if isinstance(corpus, dict) else None
         if path and not (Path(path) / "manifest.json").is_file():
             what = "no such corpus folder" if not Path(path).exists() else "not a corpus folder (no manifest.json)"
-            out.append(f"model {name!r} ({config}): {what}: {path}")
+            where = "" if Path(path).is_absolute() else f" (pre-training reads it relative to {Path.cwd()})"
+            out.append(f"model {name!r} ({config}): {what}: {path}{where}")
     return out
 
 
