@@ -109,8 +109,8 @@ def trim_model(model_dir: str, data_dir: Path, out: Path) -> dict[str, object]:
 # ------------------------------------------------------------------------------------------------ workers
 def worker_medadapt(args: argparse.Namespace) -> dict[str, object]:
     from medadapt.config import build_config
-    from medadapt.tasks.ner import finetune_ner
-    from medadapt.tasks.ner_config import NerConfig
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.ner.recipe import finetune_ner
 
     data, out = Path(args.data_dir), Path(args.out_dir)
     config = build_config(

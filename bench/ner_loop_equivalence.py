@@ -25,10 +25,10 @@ import torch
 import medadapt.training as training
 from medadapt.config import build_config
 from medadapt.metrics import evaluate_entities
-from medadapt.tasks import ner
-from medadapt.tasks.ner_config import NerConfig
-from medadapt.tasks.ner_data import DataReport, make_collate
-from medadapt.tasks.ner_labels import LabelMap
+from medadapt.tasks.ner import recipe as ner
+from medadapt.tasks.ner.config import NerConfig
+from medadapt.tasks.ner.data import DataReport, make_collate
+from medadapt.tasks.ner.tags import LabelMap
 
 
 def main() -> None:

@@ -41,9 +41,9 @@ def corpora(data: Path) -> dict[str, Any]:
     """name → loader returning resolved gold documents (contiguous, disjoint spans, as both sides train on)."""
     from medadapt.config import load_config
     from medadapt.io.read import read_documents
-    from medadapt.tasks.ner_config import NerConfig
-    from medadapt.tasks.ner_data import DataReport, load_split
-    from medadapt.tasks.span_policy import resolve_document
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.ner.data import DataReport, load_split
+    from medadapt.tasks.ner.span_policy import resolve_document
 
     def ct_ebm_sp() -> list[Any]:
         config = load_config(
@@ -89,9 +89,9 @@ def f1_ceiling(kept_fraction: float) -> float:
 
 
 def measure(name: str, docs: list[Any], tokenizer: Any, lengths: list[int]) -> list[dict[str, Any]]:
-    from medadapt.tasks.ner_encoding import EncodeReport, encode_document
-    from medadapt.tasks.ner_labels import LabelMap
-    from medadapt.tasks.ner_windows import tokenize
+    from medadapt.tasks.ner.encoding import EncodeReport, encode_document
+    from medadapt.tasks.ner.tags import LabelMap
+    from medadapt.tasks.windows import tokenize
 
     label_map = LabelMap.from_documents(docs)
     tokenized = [tokenize(d.text, tokenizer) for d in docs]

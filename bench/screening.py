@@ -11,7 +11,7 @@ served by `pipeline("text-classification", truncation=True)`), on the same patie
 2. Model: `--model` (default: the offline multilingual-e5-small from shared/tools) with its vocabulary trimmed to the
    pieces of the task's text; both sides start from that folder, train on the same patients (`--downsample`
    picks them with medadapt's own down-sampling, seed 1), same epochs, learning rate and patients per step:
-   - medadapt: `medadapt.tasks.screening`, windows of `--max-length` / `--stride`, every token scored and pooled
+   - medadapt: `medadapt.tasks.screening.recipe`, windows of `--max-length` / `--stride`, every token scored and pooled
      token → chunk → patient by `--token-pooling` (lse with `--lse-sharpness`; `cls` = [CLS] head + max
      pooling), best epoch on dev AUPRC, threshold for 95% sensitivity on dev; `--head-lr` gives the fresh head
      its own rate (`training.head_lr`);
@@ -144,8 +144,8 @@ def _recipe(args: argparse.Namespace, side: str) -> dict:
 
 def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Namespace) -> Path:
     from medadapt.config import build_config
-    from medadapt.tasks.screening import finetune_screening
-    from medadapt.tasks.screening_config import ScreeningConfig
+    from medadapt.tasks.screening.config import ScreeningConfig
+    from medadapt.tasks.screening.recipe import finetune_screening
 
     best = out / "best-model"
     if (best / "screening.json").is_file() and _same_recipe(out, args, "medadapt"):
@@ -191,8 +191,8 @@ def _pooling(args: argparse.Namespace) -> dict:
 def training_patients(model_dir: str, paths: dict[str, str], ratio: float | None) -> set[str]:
     """The patient ids medadapt trains on (its own down-sampling, seed 1), so that both sides see the same ones."""
     from medadapt.config import build_config
-    from medadapt.tasks.screening_config import ScreeningConfig
-    from medadapt.tasks.screening_data import downsample, load_splits
+    from medadapt.tasks.screening.config import ScreeningConfig
+    from medadapt.tasks.screening.data import downsample, load_splits
 
     config = build_config(ScreeningConfig, {"model": model_dir, "data": {"train": paths["train"]}})
     splits, space, _ = load_splits(config)
@@ -274,12 +274,12 @@ def train_hf(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Na
 def run_medadapt(best: Path, test: str, batch_size: int) -> tuple[float, list[float], list[int], list[str]]:
     from medadapt.config import build_config
     from medadapt.loading import load_tokenizer
-    from medadapt.tasks.screening_chunks import encode_patients
-    from medadapt.tasks.screening_config import ScreeningConfig
-    from medadapt.tasks.screening_data import group_patients, read_notes
-    from medadapt.tasks.screening_eval import patient_probabilities
-    from medadapt.tasks.screening_model import ChunkPoolingClassifier
-    from medadapt.tasks.screening_predict import score_split
+    from medadapt.tasks.screening.chunks import encode_patients
+    from medadapt.tasks.screening.config import ScreeningConfig
+    from medadapt.tasks.screening.data import group_patients, read_notes
+    from medadapt.tasks.screening.evaluation import patient_probabilities
+    from medadapt.tasks.screening.model import ChunkPoolingClassifier
+    from medadapt.tasks.screening.scoring import score_split
 
     model = ChunkPoolingClassifier.from_pretrained(best)
     tokenizer = load_tokenizer(str(best))

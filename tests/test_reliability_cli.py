@@ -26,7 +26,7 @@ from medadapt.cli import app, main
 from medadapt.config import load_config
 from medadapt.errors import ModelLoadError
 from tests.screening_data import write_model, write_task
-from tests.test_tasks_ner_finetune import _doc, _write_data
+from tests.tasks.ner.test_finetune import _doc, _write_data
 from tests.tiny import tiny_bert, wordpiece_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +109,7 @@ def test_finetune_screening_refuses_a_folder_that_holds_a_run(tmp_path: Path, ca
     (out / "metrics.json").write_text('{"seed": 42}')
     (out / "log.jsonl").write_text("")
     before = _snapshot(out)
+    capsys.readouterr()  # what building the tiny model printed (transformers' save progress bar) is not the command's
     assert main(["finetune", "screening", str(config), "--out", str(out), "--no-progress"]) == 2
     line = _one_error_line(capsys.readouterr().err)
     assert line == (
@@ -173,7 +174,7 @@ def test_ctrl_c_in_one_seed_of_several_stops_the_command_without_a_summary(
 ) -> None:
     """Ctrl-C made the loop keep seed 1's best model and return; then seed 2 started, and summary.json averaged
     the cut-short seed as if finished. (The stop itself is the training loop's; here run_seed reports it.)"""
-    import medadapt.tasks.ner as ner_task
+    import medadapt.tasks.ner.recipe as ner_task
 
     started = []
 
@@ -424,8 +425,8 @@ def test_options_named_in_readme_prose_exist() -> None:
 def _config_classes() -> dict[tuple[str, ...], Any]:
     from medadapt.corpus import CorpusBuildConfig
     from medadapt.pretrain.config import PretrainConfig
-    from medadapt.tasks.ner_config import NerConfig
-    from medadapt.tasks.screening_config import ScreeningConfig
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.screening.config import ScreeningConfig
 
     return {
         ("finetune", "ner"): NerConfig,

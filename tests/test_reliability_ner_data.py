@@ -11,8 +11,8 @@ import pytest
 from medadapt.cli import main
 from medadapt.errors import InputError
 from medadapt.io import read_documents, write_documents
-from medadapt.tasks.ner_config import NerConfig
-from medadapt.tasks.ner_data import DataReport, load_split
+from medadapt.tasks.ner.config import NerConfig
+from medadapt.tasks.ner.data import DataReport, load_split
 from tests.test_io_brat import _pair
 from tests.tiny import CLINICAL_SENTENCES, wordpiece_tokenizer
 

@@ -240,7 +240,7 @@ def test_screening_training_data_for_joint_and_few_shot_settings(tmp_path):
     from medadapt.study.config import StudyConfig
     from medadapt.study.execute import finetune_config
     from medadapt.study.plan import transfer_settings
-    from medadapt.tasks.screening_data import group_patients, read_notes
+    from medadapt.tasks.screening.data import group_patients, read_notes
 
     langs = {}
     for lang in ("nl", "es"):

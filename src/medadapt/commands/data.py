@@ -1,4 +1,4 @@
-"""`medadapt data split`: a deterministic train/dev/test split for corpora without one (see `medadapt.tasks.splits`)."""
+"""`medadapt data split`: a deterministic train/dev/test split for corpora without one (`medadapt.tasks.ner.splits`)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def split_command(
     lang: str | None = typer.Option(None, "--lang", help="Language code stored on the documents."),
 ) -> None:
     """Split INPUTS deterministically: units ranked by a hash of (seed, index in file), cut by fractions."""
-    from medadapt.tasks.splits import output_format, parse_fractions, split_documents, write_split
+    from medadapt.tasks.ner.splits import output_format, parse_fractions, split_documents, write_split
 
     values = parse_fractions(fractions)
     result = split_documents(

@@ -241,7 +241,7 @@ def screening(
     """
     from medadapt.config import parse_override
     from medadapt.progress import console
-    from medadapt.tasks.screening import evaluate_screening
+    from medadapt.tasks.screening.recipe import evaluate_screening
 
     overrides = {}
     for item in fields or []:

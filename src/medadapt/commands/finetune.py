@@ -80,8 +80,8 @@ def ner(
 
     from medadapt.config import load_config
     from medadapt.progress import console
-    from medadapt.tasks.ner import finetune_ner
-    from medadapt.tasks.ner_config import NerConfig
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.ner.recipe import finetune_ner
 
     extra = list(overrides or [])
     if out is not None:
@@ -125,8 +125,8 @@ def screening(
 
     from medadapt.config import load_config
     from medadapt.progress import console
-    from medadapt.tasks.screening import finetune_screening
-    from medadapt.tasks.screening_config import ScreeningConfig
+    from medadapt.tasks.screening.config import ScreeningConfig
+    from medadapt.tasks.screening.recipe import finetune_screening
 
     extra = list(overrides or [])
     if out is not None:

@@ -193,8 +193,8 @@ def _sorted_units(ids: list[str], seed: int) -> list[str]:
 
 
 def _ner_docs(task: TaskEntry, part: Part, seed: int) -> list[Any]:
-    from medadapt.tasks.ner_config import NerConfig
-    from medadapt.tasks.ner_data import DataReport, load_split
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.ner.data import DataReport, load_split
 
     path = getattr(task.languages[part.lang], part.split)
     data = language_config(task, part.lang)
@@ -207,8 +207,8 @@ def _ner_docs(task: TaskEntry, part: Part, seed: int) -> list[Any]:
 
 
 def _screening_docs(task: TaskEntry, part: Part, seed: int) -> list[Any]:
-    from medadapt.tasks.screening_config import ScreeningDataSection
-    from medadapt.tasks.screening_data import read_notes
+    from medadapt.tasks.screening.config import ScreeningDataSection
+    from medadapt.tasks.screening.data import read_notes
 
     path = getattr(task.languages[part.lang], part.split)
     fields = language_config(task, part.lang).get("data", {})
@@ -265,8 +265,8 @@ def materialize(study: StudyConfig, task_name: str, setting: Setting) -> dict[st
 def finetune_data(study: StudyConfig, job: Job, *, write_data: bool = True) -> tuple[type[Any], dict[str, Any]]:
     """The config class and data of one fine-tuning run (no test split: evaluation jobs test every language).
     Without `write_data`, joint / few-shot data are not written, only named: for validating before a run."""
-    from medadapt.tasks.ner_config import NerConfig
-    from medadapt.tasks.screening_config import ScreeningConfig
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.screening.config import ScreeningConfig
 
     task = study.tasks[job.spec["task"]]
     setting: Setting = job.spec["setting_obj"]
@@ -299,8 +299,8 @@ def finetune_config(study: StudyConfig, job: Job, *, write_data: bool = True) ->
 
 def evaluate_data(study: StudyConfig, job: Job) -> tuple[type[Any], dict[str, Any]]:
     """What an evaluation job validates: the NER config that reads the test file, or the screening fields."""
-    from medadapt.tasks.ner_config import NerConfig
-    from medadapt.tasks.screening_config import ScreeningDataSection
+    from medadapt.tasks.ner.config import NerConfig
+    from medadapt.tasks.screening.config import ScreeningDataSection
 
     task = study.tasks[job.spec["task"]]
     test = task.languages[job.spec["test_lang"]].test
@@ -316,9 +316,9 @@ def run_finetune(study: StudyConfig, job: Job) -> dict[str, Any]:
     _fresh(job)
     config = finetune_config(study, job)
     if job.spec["type"] == "ner":
-        from medadapt.tasks.ner import run_seed
+        from medadapt.tasks.ner.recipe import run_seed
     else:
-        from medadapt.tasks.screening import run_seed  # type: ignore[assignment]
+        from medadapt.tasks.screening.recipe import run_seed  # type: ignore[assignment]
     metrics = run_seed(config, job.spec["seed"], job.folder, show_progress=console.is_terminal)
     if metrics.get("interrupted"):
         raise StudyInterrupted(f"{job.name} was interrupted; rerun the study to redo it")
@@ -333,12 +333,12 @@ def run_evaluate(study: StudyConfig, job: Job) -> dict[str, Any]:
     metric = task.primary_metric()
     cls, data = evaluate_data(study, job)
     if task.type == "ner":
-        from medadapt.tasks.ner import evaluate_saved
+        from medadapt.tasks.ner.recipe import evaluate_saved
 
         result = evaluate_saved(build_config(cls, data, source=job.name), model_dir, test, job.folder)
         value = result["test"]["strict"]["micro"]["f1"] if metric == "f1" else result["test"][metric]
     else:
-        from medadapt.tasks.screening import evaluate_screening
+        from medadapt.tasks.screening.recipe import evaluate_screening
 
         # every field, defaults included: the model may have been trained on the study's merged JSONL
         fields = build_config(cls, data, source=job.name).model_dump(include=set(SCREENING_FIELDS))

@@ -1,38 +1,17 @@
-"""Task layer: documents ↔ model tensors. NER: span policy, label mapping, normalisation, encoding, decoding.
+"""Fine-tuning tasks, one package each, behind one protocol.
 
-Order of use for NER: `map_labels` (shared label set) → `resolve_document` (one label per character, contiguous)
-→ `encode_document` (windows for training/inference) → model → `decode_document` (spans on the original text).
-Every step that changes or cannot represent an annotation counts it in a report.
+    protocol.py    what every task answers (config, fine-tune a seed, load + predict, evaluate, test units,
+                   headline metric): study/, commands/ and prediction ask only this
+    registry.py    task names (a study's `type:`, the CLI's `finetune <name>`) → task objects; `register` adds one
+    seeds.py       the multi-seed layout every task's `finetune` uses (seed-<n>/ folders, summary.json)
+    run_folder.py  what a fine-tuning output folder already holds (refuse, --overwrite, --resume)
+    windows.py     whole-document tokenization and sliding windows, shared by NER and screening
+    ner/           clinical NER: label renaming, span policy, tags, encoding, decoding, the recipe
+    screening/     patient screening: notes → patients → chunks → pooled classifier, thresholds, evidence
+
+Nothing here is imported eagerly: `medadapt --help` and config validation stay free of torch.
 """
 
-from medadapt.tasks.labels import CT_EBM_SP_TO_UMLS, UMLS_GROUPS, LabelMappingReport, map_labels
-from medadapt.tasks.ner_decoding import DecodeReport, decode_document, decode_documents, merge_windows
-from medadapt.tasks.ner_encoding import IGNORE, EncodeReport, NotAligned, Window, encode_document
-from medadapt.tasks.ner_labels import LabelMap, chunk_tags
-from medadapt.tasks.ner_windows import plan_windows
-from medadapt.tasks.normalize import TABLES, normalize_text
-from medadapt.tasks.span_policy import SpanPolicyReport, resolve_document, resolve_spans
+from medadapt.tasks.registry import get_task, register, task_names
 
-__all__ = [
-    "CT_EBM_SP_TO_UMLS",
-    "IGNORE",
-    "TABLES",
-    "UMLS_GROUPS",
-    "DecodeReport",
-    "EncodeReport",
-    "LabelMap",
-    "LabelMappingReport",
-    "NotAligned",
-    "SpanPolicyReport",
-    "Window",
-    "chunk_tags",
-    "decode_document",
-    "decode_documents",
-    "encode_document",
-    "map_labels",
-    "merge_windows",
-    "normalize_text",
-    "plan_windows",
-    "resolve_document",
-    "resolve_spans",
-]
+__all__ = ["get_task", "register", "task_names"]

@@ -26,8 +26,8 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
 from medadapt.errors import ModelLoadError
-from medadapt.tasks.screening_data import LabelSpace
-from medadapt.tasks.screening_pooling import segment_pool
+from medadapt.tasks.screening.data import LabelSpace
+from medadapt.tasks.screening.pooling import segment_pool
 
 SCREENING_FILE = "screening.json"
 POOLING_WEIGHTS = "screening_pooling.safetensors"

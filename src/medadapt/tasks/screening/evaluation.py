@@ -25,10 +25,10 @@ from medadapt.metrics.classification import (
     reliability_plot,
 )
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, threshold_metrics_from_rows
-from medadapt.tasks.screening_chunks import EncodedPatient
-from medadapt.tasks.screening_config import EvaluationSection, ThresholdSection
-from medadapt.tasks.screening_data import LabelSpace
-from medadapt.tasks.screening_predict import SplitScores
+from medadapt.tasks.screening.chunks import EncodedPatient
+from medadapt.tasks.screening.config import EvaluationSection, ThresholdSection
+from medadapt.tasks.screening.data import LabelSpace
+from medadapt.tasks.screening.scoring import SplitScores
 
 
 def patient_probabilities(scores: SplitScores, space: LabelSpace) -> np.ndarray:

@@ -35,8 +35,8 @@ from medadapt.loading import load_failure, load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
 from medadapt.model_loading import LoadSummary, load_pretrained
-from medadapt.tasks.ner_config import NerConfig
-from medadapt.tasks.ner_data import (
+from medadapt.tasks.ner.config import NerConfig
+from medadapt.tasks.ner.data import (
     DataReport,
     class_weights,
     encode_split,
@@ -45,9 +45,9 @@ from medadapt.tasks.ner_data import (
     make_collate,
     predict,
 )
-from medadapt.tasks.ner_decoding import decode_documents
-from medadapt.tasks.ner_encoding import IGNORE, Window
-from medadapt.tasks.ner_labels import LabelMap
+from medadapt.tasks.ner.decoding import decode_documents
+from medadapt.tasks.ner.encoding import IGNORE, Window
+from medadapt.tasks.ner.tags import LabelMap
 from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
 from medadapt.training import process_state, run_seeds, train
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medadapt.errors import ModelLoadError
-from medadapt.tasks.ner_windows import plan_windows, special_template
-from medadapt.tasks.screening_config import ChunkingSection
-from medadapt.tasks.screening_data import LabelSpace, Patient
+from medadapt.tasks.screening.config import ChunkingSection
+from medadapt.tasks.screening.data import LabelSpace, Patient
+from medadapt.tasks.windows import plan_windows, special_template
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Document with character spans → token-classification windows (input_ids, attention_mask, labels, offsets).
 
 Steps: normalise the text one-to-one for the tokenizer (offsets do not move, see normalize.py), tokenize the
-whole document once (ner_windows.py), tag labelling units from the character spans, then cut overlapping
+whole document once (tasks/windows.py), tag labelling units from the character spans, then cut overlapping
 windows of at most `max_length` tokens including specials. Labels are kept for every token of every window
 (-100 only on specials, on tokens without characters and, unless `label_all_subwords`, on non-first subwords);
 which window's prediction counts for a token is the decoder's business.
@@ -23,9 +23,9 @@ from transformers import PreTrainedTokenizerBase
 
 from medadapt.documents import Document, Span
 from medadapt.errors import ConfigError
-from medadapt.tasks.ner_labels import LabelMap
-from medadapt.tasks.ner_windows import Units, build_units, plan_windows, sentence_start_tokens, tokenize
-from medadapt.tasks.normalize import normalize_text
+from medadapt.tasks.ner.normalize import normalize_text
+from medadapt.tasks.ner.tags import LabelMap
+from medadapt.tasks.windows import Units, build_units, plan_windows, sentence_start_tokens, tokenize
 
 IGNORE = -100
 

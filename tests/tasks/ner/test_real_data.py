@@ -15,7 +15,7 @@ from transformers import BertTokenizerFast, PreTrainedTokenizerBase
 
 from medadapt.documents import Document, Span
 from medadapt.io import read_documents
-from medadapt.tasks import (
+from medadapt.tasks.ner import (
     CT_EBM_SP_TO_UMLS,
     DecodeReport,
     EncodeReport,

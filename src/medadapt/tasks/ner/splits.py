@@ -137,7 +137,7 @@ def write_split(
         written[part] = str(target)
     report = {
         "rule": "per input file: sort unit indices i by sha256(f'{seed}:{i}'), cut at round(n*f_train), "
-        "round(n*f_dev); see medadapt.tasks.splits",
+        "round(n*f_dev); see medadapt.tasks.ner.splits",
         "seed": seed,
         "fractions": list(parse_fractions(fractions)),
         "unit": unit,

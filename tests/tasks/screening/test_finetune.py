@@ -19,9 +19,9 @@ from transformers import AutoModelForSequenceClassification, AutoModelForTokenCl
 
 from medadapt.cli import main
 from medadapt.config import build_config
-from medadapt.tasks.screening import finetune_screening
-from medadapt.tasks.screening_config import ScreeningConfig
-from medadapt.tasks.screening_model import ChunkPoolingClassifier
+from medadapt.tasks.screening.config import ScreeningConfig
+from medadapt.tasks.screening.model import ChunkPoolingClassifier
+from medadapt.tasks.screening.recipe import finetune_screening
 from tests.screening_data import write_model, write_task
 
 TRAINING = {"epochs": 14, "lr": 3e-3, "batch_size": 8, "early_stopping_patience": 4, "seed": 1}

@@ -8,7 +8,7 @@
    is offered but not the default.
 2. Read one tag per labelling unit (the word's first subword when `label_all_subwords=False`; every token
    otherwise) — exactly the units the encoder tagged, rebuilt from the windows' offsets and word ids.
-3. Chunk tags into entities, repairing invalid sequences deterministically (ner_labels.chunk_tags).
+3. Chunk tags into entities, repairing invalid sequences deterministically (tags.chunk_tags).
 4. Spans run from the first unit's start to the last unit's end; unit offsets are already trimmed of
    whitespace, and since normalisation never moves an offset they index the original text.
 
@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from medadapt.documents import Document, Span
-from medadapt.tasks.ner_encoding import Window
-from medadapt.tasks.ner_labels import ChunkCounts, LabelMap, chunk_tags
-from medadapt.tasks.ner_windows import build_units
+from medadapt.tasks.ner.encoding import Window
+from medadapt.tasks.ner.tags import ChunkCounts, LabelMap, chunk_tags
+from medadapt.tasks.windows import build_units
 
 MERGES = ("center", "average")
 

@@ -10,10 +10,10 @@ from transformers import PreTrainedTokenizerFast
 
 from medadapt.documents import Document, Span
 from medadapt.errors import ConfigError
-from medadapt.tasks import IGNORE, EncodeReport, LabelMap, chunk_tags, encode_document, plan_windows
-from medadapt.tasks.ner_decoding import decode_document
-from medadapt.tasks.ner_labels import ChunkCounts
-from medadapt.tasks.ner_windows import tokenize
+from medadapt.tasks.ner import IGNORE, EncodeReport, LabelMap, chunk_tags, encode_document, plan_windows
+from medadapt.tasks.ner.decoding import decode_document
+from medadapt.tasks.ner.tags import ChunkCounts
+from medadapt.tasks.windows import tokenize
 from tests.tiny import CLINICAL_SENTENCES, metaspace_tokenizer, wordpiece_tokenizer
 
 TEXT = "Paciente con diabetes mellitus e hipertensión arterial. Se inicia metformina 850 mg."

@@ -7,8 +7,8 @@ import pytest
 from transformers import PreTrainedTokenizerFast
 
 from medadapt.documents import Document, Span
-from medadapt.tasks import EncodeReport, LabelMap, decode_document, encode_document, normalize_text
-from medadapt.tasks.normalize import replacement_table
+from medadapt.tasks.ner import EncodeReport, LabelMap, decode_document, encode_document, normalize_text
+from medadapt.tasks.ner.normalize import replacement_table
 from tests.tiny import wordpiece_tokenizer
 
 COMMA = "Pacientul are țesut afectat și țesut sănătos; Șef de secție, Țara."

@@ -21,7 +21,7 @@ from typing import Any
 from medadapt.documents import Document
 from medadapt.errors import ConfigError, InputError
 from medadapt.io import read_documents
-from medadapt.tasks.screening_config import LabelSection, ScreeningConfig, ScreeningDataSection
+from medadapt.tasks.screening.config import LabelSection, ScreeningConfig, ScreeningDataSection
 
 POSITIVE_NAMES = ("1", "true", "yes", "y", "pos", "positive", "include", "included")
 SPLITS = ("train", "dev", "test")

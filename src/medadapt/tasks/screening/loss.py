@@ -13,8 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from medadapt.tasks.screening_config import ImbalanceSection
-from medadapt.tasks.screening_data import LabelSpace
+from medadapt.tasks.screening.config import ImbalanceSection
+from medadapt.tasks.screening.data import LabelSpace
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

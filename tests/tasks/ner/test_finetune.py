@@ -19,10 +19,10 @@ from medadapt.cli import main
 from medadapt.config import load_config
 from medadapt.documents import Document, Span
 from medadapt.io import read_documents, write_documents
-from medadapt.tasks.ner import finetune_ner, load_tokenizer, predict_documents
-from medadapt.tasks.ner_config import NerConfig
-from medadapt.tasks.ner_data import DataReport, class_weights, encode_split, load_split
-from medadapt.tasks.ner_labels import LabelMap
+from medadapt.tasks.ner.config import NerConfig
+from medadapt.tasks.ner.data import DataReport, class_weights, encode_split, load_split
+from medadapt.tasks.ner.recipe import finetune_ner, load_tokenizer, predict_documents
+from medadapt.tasks.ner.tags import LabelMap
 from tests.tiny import tiny_bert, wordpiece_tokenizer
 
 FILLERS = "el paciente presenta con y sin tras dia refiere control desde hoy se inicia por la noche".split()
@@ -182,7 +182,7 @@ def test_evaluate_saved_rescores_the_best_model_like_training(
 ) -> None:
     """Re-scoring the saved model on the test folder gives the training run's test numbers, and `test_resolved`
     (against the span-policy-resolved gold) as well."""
-    from medadapt.tasks.ner import evaluate_saved
+    from medadapt.tasks.ner.recipe import evaluate_saved
 
     config, metrics = trained
     result = evaluate_saved(config, Path(config.out_dir) / "best-model", config.data.test, tmp_path)
@@ -196,7 +196,7 @@ def test_evaluate_saved_scores_a_model_whose_labels_another_tool_ordered(
 ) -> None:
     """run_ner.py sorts its tags ("B-…" first, "O" last): the same model with its classifier rows and id2label
     permuted that way must score exactly the same, so models trained elsewhere can be compared."""
-    from medadapt.tasks.ner import evaluate_saved
+    from medadapt.tasks.ner.recipe import evaluate_saved
 
     config, metrics = trained
     best = Path(config.out_dir) / "best-model"

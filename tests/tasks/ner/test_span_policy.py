@@ -6,8 +6,8 @@ import pytest
 
 from medadapt.documents import Document, Span
 from medadapt.errors import ConfigError
-from medadapt.tasks import CT_EBM_SP_TO_UMLS, LabelMappingReport, SpanPolicyReport, map_labels, resolve_spans
-from medadapt.tasks.span_policy import resolve_document
+from medadapt.tasks.ner import CT_EBM_SP_TO_UMLS, LabelMappingReport, SpanPolicyReport, map_labels, resolve_spans
+from medadapt.tasks.ner.span_policy import resolve_document
 
 # 0         1         2         3
 # 0123456789012345678901234567890123
@@ -106,9 +106,9 @@ def test_data_report_counts_dropped_labels_as_json() -> None:
     import json
     from collections import Counter
 
-    from medadapt.tasks.labels import LabelMappingReport
-    from medadapt.tasks.ner_data import DataReport
-    from medadapt.tasks.span_policy import SpanPolicyReport
+    from medadapt.tasks.ner.data import DataReport
+    from medadapt.tasks.ner.label_renaming import LabelMappingReport
+    from medadapt.tasks.ner.span_policy import SpanPolicyReport
 
     mapping = LabelMappingReport(renamed=Counter({"Anatomy->ANAT": 3}), dropped=Counter({"GENE": 16}))
     policy = SpanPolicyReport(spans_in=10, spans_kept=8, nested_dropped=2, dropped_by_label=Counter({"ANAT": 2}))

@@ -11,9 +11,9 @@ import pytest
 from medadapt.config import build_config
 from medadapt.documents import Document
 from medadapt.errors import ConfigError, InputError
-from medadapt.tasks.screening_chunks import encode_patients
-from medadapt.tasks.screening_config import ChunkingSection, ScreeningConfig
-from medadapt.tasks.screening_data import (
+from medadapt.tasks.screening.chunks import encode_patients
+from medadapt.tasks.screening.config import ChunkingSection, ScreeningConfig
+from medadapt.tasks.screening.data import (
     LabelSpace,
     Patient,
     check_no_leak,
@@ -210,7 +210,7 @@ def test_chunk_cap_keeps_newest_notes_and_counts(tmp_path, tokenizer):
 def test_shipped_screening_configs_validate():
     from medadapt.config import load_config
 
-    for path in sorted((Path(__file__).parents[1] / "configs" / "screening").glob("*.yaml")):
+    for path in sorted((Path(__file__).parents[3] / "configs" / "screening").glob("*.yaml")):
         config = load_config(ScreeningConfig, path)
         assert config.threshold.target_sensitivity == 0.95, path
 

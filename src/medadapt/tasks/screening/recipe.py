@@ -30,9 +30,9 @@ from medadapt.loading import check_model_folder, load_failure, load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
 from medadapt.model_loading import LoadSummary, load_pretrained
 from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
-from medadapt.tasks.screening_chunks import EncodedPatient, encode_patients
-from medadapt.tasks.screening_config import ScreeningConfig
-from medadapt.tasks.screening_data import (
+from medadapt.tasks.screening.chunks import EncodedPatient, encode_patients
+from medadapt.tasks.screening.config import ScreeningConfig
+from medadapt.tasks.screening.data import (
     LabelSpace,
     Patient,
     check_labels,
@@ -41,7 +41,7 @@ from medadapt.tasks.screening_data import (
     load_splits,
     read_notes,
 )
-from medadapt.tasks.screening_eval import (
+from medadapt.tasks.screening.evaluation import (
     choose_thresholds,
     patient_probabilities,
     split_report,
@@ -49,9 +49,9 @@ from medadapt.tasks.screening_eval import (
     write_predictions,
     write_reliability,
 )
-from medadapt.tasks.screening_loss import make_loss
-from medadapt.tasks.screening_model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
-from medadapt.tasks.screening_predict import make_collate, score_split
+from medadapt.tasks.screening.loss import make_loss
+from medadapt.tasks.screening.model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
+from medadapt.tasks.screening.scoring import make_collate, score_split
 from medadapt.training import process_state, run_seeds, train
 
 

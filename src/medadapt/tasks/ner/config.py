@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from medadapt.config import StrictModel
-from medadapt.tasks.labels import CT_EBM_SP_TO_UMLS
+from medadapt.tasks.ner.label_renaming import CT_EBM_SP_TO_UMLS
 from medadapt.training import TrainingSection
 
 LABEL_MAP_PRESETS: dict[str, dict[str, str | None]] = {"ct-ebm-sp-umls": dict(CT_EBM_SP_TO_UMLS)}

@@ -23,11 +23,11 @@ from medadapt.documents import Document
 from medadapt.errors import InputError
 from medadapt.io import detect_format, expand_inputs, read_documents
 from medadapt.io.read import ReadCounts, missing_ann_error
-from medadapt.tasks.labels import LabelMappingReport, map_labels
-from medadapt.tasks.ner_config import NerConfig
-from medadapt.tasks.ner_encoding import IGNORE, EncodeReport, Window, encode_document
-from medadapt.tasks.ner_labels import LabelMap
-from medadapt.tasks.span_policy import SpanPolicyReport, resolve_document
+from medadapt.tasks.ner.config import NerConfig
+from medadapt.tasks.ner.encoding import IGNORE, EncodeReport, Window, encode_document
+from medadapt.tasks.ner.label_renaming import LabelMappingReport, map_labels
+from medadapt.tasks.ner.span_policy import SpanPolicyReport, resolve_document
+from medadapt.tasks.ner.tags import LabelMap
 
 
 @dataclass

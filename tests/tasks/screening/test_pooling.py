@@ -9,8 +9,8 @@ from sklearn.metrics import average_precision_score
 
 from medadapt.metrics.classification import binary_metrics
 from medadapt.metrics.stats import auprc_from_rows, threshold_metrics_from_rows
-from medadapt.tasks.screening_model import pool_tokens
-from medadapt.tasks.screening_pooling import segment_pool
+from medadapt.tasks.screening.model import pool_tokens
+from medadapt.tasks.screening.pooling import segment_pool
 
 
 def _reference(values, segment, n, how, scores):

@@ -15,7 +15,7 @@ import pytest
 from transformers import PreTrainedTokenizerFast
 
 from medadapt.documents import Document, Span
-from medadapt.tasks import IGNORE, DecodeReport, EncodeReport, LabelMap, Window, decode_document, encode_document
+from medadapt.tasks.ner import IGNORE, DecodeReport, EncodeReport, LabelMap, Window, decode_document, encode_document
 from tests.tiny import wordpiece_tokenizer
 
 SYLLABLES = ["ca", "di", "ab", "te", "men", "ro", "lu", "sa", "tor", "ex", "pa", "ni", "que", "vo", "ña", "ță"]

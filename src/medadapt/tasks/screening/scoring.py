@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from medadapt.tasks.screening_chunks import EncodedPatient
-from medadapt.tasks.screening_model import ChunkPoolingClassifier, ScreeningOutput
+from medadapt.tasks.screening.chunks import EncodedPatient
+from medadapt.tasks.screening.model import ChunkPoolingClassifier, ScreeningOutput
 
 
 def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""`medadapt data split` (medadapt.tasks.splits) and the NER configs for real data (MoNERo, PharmaCoNER CoNLL)."""
+"""`medadapt data split` (medadapt.tasks.ner.splits) and the NER configs for real data (MoNERo, PharmaCoNER CoNLL)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from medadapt.config import load_config
 from medadapt.documents import Document, Span
 from medadapt.errors import ConfigError
 from medadapt.io import read_documents, write_documents
-from medadapt.tasks.ner_config import NerConfig
-from medadapt.tasks.splits import parse_fractions, split_documents, split_indices
+from medadapt.tasks.ner.config import NerConfig
+from medadapt.tasks.ner.splits import parse_fractions, split_documents, split_indices
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 MONERO_TYPES = {"DISO": 6835, "CHEM": 4225, "ANAT": 2031, "PROC": 1451}  # PROVENANCE.txt, measured
 
 
