@@ -298,26 +298,3 @@ def _save(accelerator: Accelerator, model: torch.nn.Module, tokenizer: Any, targ
         shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
     accelerator.wait_for_everyone()
-
-
-def run_seeds(
-    seeds: Sequence[int],
-    out_dir: Path,
-    run_one: Callable[[int, Path], dict[str, Any]],
-    summarize: Callable[[dict[int, dict[str, Any]]], dict[str, Any]],
-    task: str,
-) -> dict[str, Any]:
-    """Every task's multi-seed layout: one seed writes into `out_dir`; several write `out_dir/seed-<n>` each,
-    plus `summary.json` (from `summarize(per_seed)`), and the result carries every run under "runs"."""
-    from medadapt.progress import console
-
-    if len(seeds) == 1:
-        return run_one(seeds[0], out_dir)
-    per_seed: dict[int, dict[str, Any]] = {}
-    for seed in seeds:
-        console.print(f"{task} fine-tuning, seed {seed} ({len(per_seed) + 1}/{len(seeds)})")
-        per_seed[seed] = run_one(seed, out_dir / f"seed-{seed}")
-    summary = summarize(per_seed)
-    if process_state().is_main_process:
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-    return summary | {"runs": {str(s): m for s, m in per_seed.items()}}

@@ -172,7 +172,7 @@ def keep_finished(
     seeds: Sequence[int],
     input_files: Iterable[Path],
 ) -> Callable[[int, Path], dict[str, Any]]:
-    """`run_one` for `run_seeds` that returns a finished seed's metrics instead of running it again (`--resume`).
+    """`run_one` for `tasks.seeds.run_seeds` that returns a finished seed's metrics instead of running it again (`--resume`).
 
     Every seed is checked here, before the first one runs, so a finished seed with other settings stops the
     command before any work, not after the seeds ahead of it. Folders as `run_seeds` lays them out: `out` for one
@@ -199,7 +199,7 @@ def keep_finished(
 def stop_on_interrupt(
     run_one: Callable[[int, Path], dict[str, Any]], seeds: Sequence[int]
 ) -> Callable[[int, Path], dict[str, Any]]:
-    """`run_one` for `run_seeds` that ends the command when Ctrl-C stopped a seed of several.
+    """`run_one` for `tasks.seeds.run_seeds` that ends the command when Ctrl-C stopped a seed of several.
 
     Why: the training loop answers Ctrl-C by finishing the step and keeping the best model so far, then returns;
     `run_seeds` would start the next seed (a stop took one Ctrl-C per seed) and average the cut-short seed into

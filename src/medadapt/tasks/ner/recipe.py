@@ -49,7 +49,8 @@ from medadapt.tasks.ner.decoding import decode_documents
 from medadapt.tasks.ner.encoding import IGNORE, Window
 from medadapt.tasks.ner.tags import LabelMap
 from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
-from medadapt.training import process_state, run_seeds, train
+from medadapt.tasks.seeds import run_seeds
+from medadapt.training import process_state, train
 
 
 def load_model(name: str, label_map: LabelMap) -> tuple[torch.nn.Module, LoadSummary]:

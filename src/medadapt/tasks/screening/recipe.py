@@ -52,7 +52,8 @@ from medadapt.tasks.screening.evaluation import (
 from medadapt.tasks.screening.loss import make_loss
 from medadapt.tasks.screening.model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
 from medadapt.tasks.screening.scoring import make_collate, score_split
-from medadapt.training import process_state, run_seeds, train
+from medadapt.tasks.seeds import run_seeds
+from medadapt.training import process_state, train
 
 
 def selection_metric(config: ScreeningConfig, space: LabelSpace) -> str:
