@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from medadapt import __version__
-from medadapt.config import file_sha256, read_yaml
+from medadapt.config import deep_merge, file_sha256, read_yaml
 from medadapt.errors import InputError
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig, TaskEntry
@@ -205,13 +205,6 @@ def task_template(task: TaskEntry) -> dict[str, Any]:
     """The task config as a dict: template file, then the task's settings (nested merge)."""
     base = read_yaml(task.config) if task.config else {}
     return deep_merge(base, task.settings)
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
 
 
 def language_config(task: TaskEntry, lang: str) -> dict[str, Any]:
