@@ -1,16 +1,20 @@
-"""`medadapt finetune ner CONFIG.yaml`: fine-tune an encoder on a NER corpus (one run per seed).
+"""`medadapt finetune <task> CONFIG.yaml`: fine-tune an encoder on a task (one run per seed), one sub-command per
+task of the registry, all with the same options; the task answers what its config is, how it trains and what it
+prints (`medadapt.tasks.protocol`).
 
 Heavy imports (torch, transformers) happen inside the command so `medadapt --help` stays instant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from medadapt.errors import ConfigError
+from medadapt.tasks.registry import command_help, task_names
 
 app = typer.Typer(help="Fine-tune an encoder on a clinical task.", no_args_is_help=True)
 
@@ -55,93 +59,48 @@ def prepare_output(config: Any, *, overwrite: bool, resume: bool) -> None:
         state.wait_for_everyone()
 
 
-@app.command("ner")
-def ner(
-    config: Annotated[Path, typer.Argument(help="NER fine-tuning YAML (see configs/ner/).")],
-    overrides: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set training.epochs=5")
-    ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
-    seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
-    overwrite: OverwriteOption = False,
-    resume: ResumeOption = False,
-) -> None:
-    """Train a token-classification head (and the encoder) on BRAT/CoNLL/JSONL entities; score dev and test.
+def finetune_command(name: str) -> Callable[..., None]:
+    """The `finetune <name>` command: load the task's config, check the output folder, run every seed, print the
+    task's headline lines."""
 
-    Writes the best model (by dev strict micro-F1), predictions, metrics.json and the resolved config; with
-    several seeds one folder per seed plus summary.json (mean ± sd). An output folder that already holds a run
-    is refused: --overwrite replaces it, --resume keeps its finished seeds. Several GPUs:
-    `accelerate launch -m medadapt.cli finetune ner CONFIG.yaml`.
-    """
-    import json
+    def command(
+        config: Annotated[Path, typer.Argument(help="The task's fine-tuning YAML (see configs/<task>/).")],
+        overrides: Annotated[
+            list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set training.epochs=5")
+        ] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
+        seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
+        no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
+        overwrite: OverwriteOption = False,
+        resume: ResumeOption = False,
+    ) -> None:
+        import json
 
-    from rich.markup import escape
+        from rich.markup import escape
 
-    from medadapt.config import load_config
-    from medadapt.progress import console
-    from medadapt.tasks.ner.config import NerConfig
-    from medadapt.tasks.ner.recipe import finetune_ner
+        from medadapt.config import load_config
+        from medadapt.progress import console
+        from medadapt.tasks.registry import get_task
 
-    extra = list(overrides or [])
-    if out is not None:
-        extra.append(f"out_dir={out}")
-    if seeds is not None:
-        extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
-    cfg = load_config(NerConfig, config, extra)
-    prepare_output(cfg, overwrite=overwrite, resume=resume)
-    result = finetune_ner(cfg, show_progress=not no_progress, resume=resume)
-    for split in ("dev", "test"):
-        if split in result and "f1" in result[split]:
-            console.print(f"{split} strict micro-F1: {result[split]['f1']:.4f}")
-        elif split in result:
-            f1 = result[split]["strict_micro_f1"]
-            console.print(f"{split} strict micro-F1: {f1['mean']:.4f} ± {f1['sd']:.4f} over {len(f1['values'])} seeds")
-    console.print(f"outputs in {escape(cfg.out_dir)}", highlight=False)
+        task = get_task(name)
+        extra = list(overrides or [])
+        if out is not None:
+            extra.append(f"out_dir={out}")
+        if seeds is not None:
+            extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
+        cfg = load_config(task.config_class(), config, extra)
+        prepare_output(cfg, overwrite=overwrite, resume=resume)
+        result = task.finetune(cfg, show_progress=not no_progress, resume=resume)
+        for line in task.result_lines(result):
+            console.print(line)
+        console.print(f"outputs in {escape(cfg.out_dir)}", highlight=False)
+
+    command.__doc__ = command_help(name) + (
+        "\n\nAn output folder that already holds a run is refused: --overwrite replaces it, --resume keeps its "
+        f"finished seeds. Several GPUs: `accelerate launch -m medadapt.cli finetune {name} CONFIG.yaml`."
+    )
+    return command
 
 
-@app.command("screening")
-def screening(
-    config: Annotated[Path, typer.Argument(help="Screening fine-tuning YAML (see configs/screening/).")],
-    overrides: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set chunking.strategy=head")
-    ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides out_dir).")] = None,
-    seeds: Annotated[str | None, typer.Option("--seeds", help="Comma-separated seeds, one run each.")] = None,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar (logs only).")] = False,
-    overwrite: OverwriteOption = False,
-    resume: ResumeOption = False,
-) -> None:
-    """Train a patient-screening classifier on long notes (chunks pooled to notes and patients); score dev and test.
-
-    Picks the best epoch by dev AUPRC, chooses the threshold on dev (default: 95% sensitivity) and stores it with
-    the model; writes metrics with bootstrap CIs, per-patient predictions with the evidence chunks, a reliability
-    plot and the resolved config; several seeds: one folder each plus summary.json. An output folder that already
-    holds a run is refused: --overwrite replaces it, --resume keeps its finished seeds.
-    """
-    import json
-
-    from rich.markup import escape
-
-    from medadapt.config import load_config
-    from medadapt.progress import console
-    from medadapt.tasks.screening.config import ScreeningConfig
-    from medadapt.tasks.screening.recipe import finetune_screening
-
-    extra = list(overrides or [])
-    if out is not None:
-        extra.append(f"out_dir={out}")
-    if seeds is not None:
-        extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
-    cfg = load_config(ScreeningConfig, config, extra)
-    prepare_output(cfg, overwrite=overwrite, resume=resume)
-    result = finetune_screening(cfg, show_progress=not no_progress, resume=resume)
-    if "runs" in result:
-        for name, value in result.get("test", {}).items():
-            if name in ("auroc", "auprc", "sensitivity", "specificity", "f1", "macro_f1", "micro_f1"):
-                console.print(f"test patient {name}: {value['mean']:.4f} ± {value['sd']:.4f} over {value['n']} seeds")
-    elif "test" in result:
-        patient = result["test"]["patient"]
-        shown = [k for k in ("auroc", "auprc", "sensitivity", "specificity", "ppv", "f1", "macro_f1") if k in patient]
-        console.print("test patient " + ", ".join(f"{k} {patient[k]:.4f}" for k in shown))
-    console.print(f"outputs in {escape(cfg.out_dir)}", highlight=False)
+for _name in task_names():
+    app.command(_name)(finetune_command(_name))

@@ -21,10 +21,7 @@ import numpy as np
 from medadapt.errors import InputError
 from medadapt.metrics.stats import (
     approximate_randomization,
-    auprc_from_rows,
-    auroc_from_rows,
     bootstrap_ci,
-    f1_from_count_rows,
     holm,
     mean_sd,
     paired_bootstrap,
@@ -32,12 +29,7 @@ from medadapt.metrics.stats import (
 )
 from medadapt.study.config import StudyConfig
 from medadapt.study.plan import Job, plan
-
-METRICS: dict[str, Callable[[np.ndarray], float]] = {
-    "f1": f1_from_count_rows,
-    "auroc": auroc_from_rows,
-    "auprc": auprc_from_rows,
-}
+from medadapt.tasks.registry import get_task, task_names
 
 
 @dataclass
@@ -51,6 +43,13 @@ class Cell:
     ids: list[str] = field(default_factory=list)
     rows: list[np.ndarray] = field(default_factory=list)
     run_dirs: list[str] = field(default_factory=list)
+    statistic: Callable[[np.ndarray], float] | None = None  # the metric from unit rows, as the task defines it
+
+    def __post_init__(self) -> None:
+        if self.statistic is None:  # a cell made by hand: the first task that computes a metric of this name
+            self.statistic = next(
+                t.unit_metrics[self.metric] for t in map(get_task, task_names()) if self.metric in t.unit_metrics
+            )
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -60,7 +59,7 @@ class Cell:
         return np.stack(self.rows)
 
     def values(self) -> list[float]:
-        return [METRICS[self.metric](r) for r in self.rows]
+        return [self.statistic(r) for r in self.rows]
 
 
 def _units(job: Job) -> tuple[list[str], np.ndarray]:
@@ -88,11 +87,11 @@ def collect(study: StudyConfig) -> list[Cell]:
             raise InputError(job.folder / missing[0], f"missing, though {job.name} is recorded as done; {REDO}")
         spec = job.spec
         task = study.tasks[spec["task"]]
-        metric = task.primary_metric()
-        if metric not in METRICS:
-            raise InputError(job.folder, f"the study statistics support metrics {sorted(METRICS)}, not {metric!r}")
+        metric, statistics = task.primary_metric(), get_task(task.type).unit_metrics
+        if metric not in statistics:
+            raise InputError(job.folder, f"a {task.type} task's units give {sorted(statistics)}, not {metric!r}")
         key = (spec["task"], spec["setting"], spec["test_lang"], spec["model"])
-        cell = cells.setdefault(key, Cell(*key, metric=metric))
+        cell = cells.setdefault(key, Cell(*key, metric=metric, statistic=statistics[metric]))
         ids, rows = _units(job)
         if cell.ids and ids != cell.ids:
             raise InputError(job.folder / "units.json", f"test units differ from seed {cell.seeds[0]}'s")
@@ -119,7 +118,7 @@ def analyse(study: StudyConfig, cells: list[Cell] | None = None) -> dict[str, An
         values = cell.values()
         ci = bootstrap_ci(
             cell.array(),
-            METRICS[cell.metric],
+            cell.statistic,
             n_resamples=stats.bootstrap_resamples,
             confidence=stats.confidence,
             seed=stats.seed,
@@ -183,7 +182,7 @@ def _paired(study: StudyConfig, reference: Cell, cell: Cell) -> dict[str, Any] |
     a, b, seeds = _common_seeds(reference, cell)
     if not seeds:
         return None
-    metric = METRICS[cell.metric]
+    metric = cell.statistic
     boot = paired_bootstrap(
         a, b, metric, n_resamples=stats.bootstrap_resamples, confidence=stats.confidence, seed=stats.seed
     )
@@ -233,10 +232,3 @@ def transfer(study: StudyConfig, rows: list[dict[str, Any]]) -> dict[str, Any]:
             per_model[model] = {"matrix": matrix, "gap_vs_in_language": gap}
         out[task_name] = {"languages": langs, "models": per_model}
     return out
-
-
-def write_analysis(study: StudyConfig) -> Path:
-    result = analyse(study)
-    target = Path(study.out_dir) / "analysis.json"
-    target.write_text(json.dumps(result, indent=1, default=float))
-    return target

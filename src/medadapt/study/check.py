@@ -20,12 +20,13 @@ from medadapt.errors import ConfigError, InputError
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig
 from medadapt.study.plan import Job, plan
+from medadapt.tasks.registry import get_task
 
 OFFLINE_VALUES = {"1", "on", "yes", "true"}
 
 
 WHERE_KEYS_LIVE = (
-    "(a job's keys are those of its task config, as `medadapt finetune ner|screening` takes it, or of its pretrain "
+    "(a job's keys are those of its task config, as `medadapt finetune <task>` takes it, or of its pretrain "
     "config; set in a task's `settings`, its `config` template, a language's `settings` or a model's `overrides`)"
 )
 
@@ -56,7 +57,7 @@ def job_problems(study: StudyConfig, job: Job) -> list[str]:
     try:
         if job.kind == "finetune":
             cls, data = finetune_data(study, job, write_data=False)
-            return _validation_lines(cls, data) or _binary_screening(job, data)
+            return _validation_lines(cls, data) or get_task(job.spec["type"]).study_problems(data)
         if job.kind == "evaluate":
             return _validation_lines(*evaluate_data(study, job))
         from medadapt.pretrain.config import PretrainConfig
@@ -65,14 +66,6 @@ def job_problems(study: StudyConfig, job: Job) -> list[str]:
         return [f"{job.spec['config']}: {line}" for line in _validation_lines(PretrainConfig, data)]
     except ConfigError as exc:  # an unreadable template or pretrain config, a malformed override
         return [str(exc)]
-
-
-def _binary_screening(job: Job, data: dict[str, Any]) -> list[str]:
-    """A study's statistics resample [label, score] per patient, which only a binary screening model has."""
-    kind = (data.get("labels") or {}).get("kind", "auto")
-    if job.spec["type"] != "screening" or kind in ("auto", "binary"):
-        return []
-    return [f"labels.kind: a study compares binary screening models only, not {kind!r} ones"]
 
 
 def config_problems(study: StudyConfig, jobs: list[Job]) -> list[str]:

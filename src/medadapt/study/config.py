@@ -9,13 +9,13 @@ single run could not have. Relative paths are relative to the study file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from medadapt.config import StrictModel, build_config, read_yaml
-
-STUDY_METRICS = {"ner": ("f1",), "screening": ("auroc", "auprc")}  # first: the default
+from medadapt.errors import ConfigError
+from medadapt.tasks.registry import get_task
 
 
 class ModelEntry(StrictModel):
@@ -45,27 +45,31 @@ class LanguageData(StrictModel):
 
 
 class TaskEntry(StrictModel):
-    type: Literal["ner", "screening"]
+    type: str  # a task of medadapt.tasks.registry (built in: ner, screening)
     config: str | None = None  # template task config YAML (model/data/out_dir are set per run)
     settings: dict[str, Any] = Field(
         default_factory=dict
     )  # nested overrides applied over the template for every run of the task
     languages: dict[str, LanguageData]
-    metric: str | None = None  # primary metric: ner → strict micro-F1 ("f1"), screening → "auroc" (or "auprc")
+    metric: str | None = None  # primary metric (default: the task's headline metric; ner: f1, screening: auroc)
     models: list[str] | None = None  # run only these study models on this task (default: all)
 
     @model_validator(mode="after")
-    def _comparable_metric(self) -> TaskEntry:
-        """Only metrics the statistics can recompute from the evaluation units (NER: strict [tp, fp, fn] per
+    def _known_task_and_comparable_metric(self) -> TaskEntry:
+        """The type must be a registered task, and the metric one its test units give (NER: [tp, fp, fn] per
         document; screening: [label, score] per patient); any other fails at evaluation or, worse, computes
         nonsense from the wrong units."""
-        allowed = STUDY_METRICS[self.type]
+        try:
+            task = get_task(self.type)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        allowed = tuple(task.unit_metrics)
         if self.metric is not None and self.metric not in allowed:
             raise ValueError(f"metric {self.metric!r}: a {self.type} task in a study compares {' or '.join(allowed)}")
         return self
 
     def primary_metric(self) -> str:
-        return self.metric or STUDY_METRICS[self.type][0]
+        return self.metric or get_task(self.type).headline_metric
 
 
 class TransferSection(StrictModel):

@@ -22,6 +22,7 @@ aside or remove the folders the first is writing. A lock left by a killed run on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -32,7 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from medadapt.config import build_config, load_config
+from medadapt.config import build_config, deep_merge, load_config
+from medadapt.documents import Document
 from medadapt.errors import MedadaptError
 from medadapt.progress import console
 from medadapt.study.config import StudyConfig, TaskEntry
@@ -40,14 +42,12 @@ from medadapt.study.plan import (
     Job,
     Part,
     Setting,
-    deep_merge,
     language_config,
     model_output,
     pending,
     task_template,
 )
-
-SCREENING_FIELDS = ("format", "text_field", "label_field", "patient_field", "date_field", "id_field", "lang")
+from medadapt.tasks.registry import get_task
 
 
 class StudyInterrupted(MedadaptError):
@@ -187,52 +187,19 @@ def run_pretrain(study: StudyConfig, job: Job) -> dict[str, Any]:
 
 
 def _sorted_units(ids: list[str], seed: int) -> list[str]:
-    import hashlib
-
     return sorted(ids, key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest())
 
 
-def _ner_docs(task: TaskEntry, part: Part, seed: int) -> list[Any]:
-    from medadapt.tasks.ner.config import NerConfig
-    from medadapt.tasks.ner.data import DataReport, load_split
-
+def part_documents(task: TaskEntry, part: Part, seed: int) -> list[Document]:
+    """The documents of one part of a training set (a language's split, or its first k units in hash order),
+    ids tagged with the language, as the task reads them."""
+    protocol = get_task(task.type)
     path = getattr(task.languages[part.lang], part.split)
-    data = language_config(task, part.lang)
-    data = deep_merge(data, {"model": "unused", "data": {"train": path, part.split: path}})
-    gold, _ = load_split(build_config(NerConfig, data), part.split, DataReport())
+    docs = protocol.read_documents(language_config(task, part.lang), path)
     if part.k is not None:
-        chosen = set(_sorted_units([d.id for d in gold], seed)[: part.k])
-        gold = [d for d in gold if d.id in chosen]
-    return [d.__class__(f"{part.lang}:{d.id}", d.text, d.lang or part.lang, d.spans, meta={}) for d in gold]
-
-
-def _screening_docs(task: TaskEntry, part: Part, seed: int) -> list[Any]:
-    from medadapt.tasks.screening.config import ScreeningDataSection
-    from medadapt.tasks.screening.data import read_notes
-
-    path = getattr(task.languages[part.lang], part.split)
-    fields = language_config(task, part.lang).get("data", {})
-    section = ScreeningDataSection(**{k: v for k, v in fields.items() if k in SCREENING_FIELDS}, train=path)
-    docs = read_notes(path, section)
-    if part.k is not None:
-        patients = sorted({d.group or d.id for d in docs})
-        chosen = set(_sorted_units(patients, seed)[: part.k])
-        docs = [d for d in docs if (d.group or d.id) in chosen]
-    out = []
-    for d in docs:
-        date = d.meta.get(section.date_field) if section.date_field else None
-        group = f"{part.lang}:{d.group or d.id}"
-        out.append(
-            d.__class__(
-                f"{part.lang}:{d.id}",
-                d.text,
-                d.lang or part.lang,
-                label=d.label,
-                group=group,
-                meta={"date": date} if date is not None else {},
-            )
-        )
-    return out
+        chosen = set(_sorted_units(sorted({protocol.unit_of(d) for d in docs}), seed)[: part.k])
+        docs = [d for d in docs if protocol.unit_of(d) in chosen]
+    return [protocol.tag_language(d, part.lang) for d in docs]
 
 
 def _materialized(study: StudyConfig, task_name: str, setting: Setting) -> dict[str, tuple[tuple[Part, ...], Path]]:
@@ -252,10 +219,9 @@ def materialize(study: StudyConfig, task_name: str, setting: Setting) -> dict[st
     from medadapt.io import write_documents
 
     task = study.tasks[task_name]
-    read = _ner_docs if task.type == "ner" else _screening_docs
     paths = {}
     for split, (parts, path) in _materialized(study, task_name, setting).items():
-        docs = [d for p in parts for d in read(task, p, study.transfer.few_shot_seed)]
+        docs = [d for p in parts for d in part_documents(task, p, study.transfer.few_shot_seed)]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_documents(docs, path, "jsonl")
         paths[split] = str(path)
@@ -265,22 +231,16 @@ def materialize(study: StudyConfig, task_name: str, setting: Setting) -> dict[st
 def finetune_data(study: StudyConfig, job: Job, *, write_data: bool = True) -> tuple[type[Any], dict[str, Any]]:
     """The config class and data of one fine-tuning run (no test split: evaluation jobs test every language).
     Without `write_data`, joint / few-shot data are not written, only named: for validating before a run."""
-    from medadapt.tasks.ner.config import NerConfig
-    from medadapt.tasks.screening.config import ScreeningConfig
-
     task = study.tasks[job.spec["task"]]
+    protocol = get_task(task.type)
     setting: Setting = job.spec["setting_obj"]
     if setting.composite:
         if write_data:
             data = materialize(study, job.spec["task"], setting)
         else:
             data = {s: str(p) for s, (_, p) in _materialized(study, job.spec["task"], setting).items()}
-        config = task_template(task)
-        config["data"] = {"format": "jsonl", **data}
-        if task.type == "screening":
-            config["data"] |= {"patient_field": "group", "text_field": "text", "label_field": "label", "id_field": "id"}
-        if task.type == "ner":
-            config["label_map"] = None
+        config = deep_merge(task_template(task), {**protocol.jsonl_settings, "data": {}})
+        config["data"] = {**protocol.jsonl_settings.get("data", {}), **data}
     else:
         lang = task.languages[setting.train[0].lang]
         config = deep_merge(language_config(task, setting.train[0].lang), {"data": {"train": lang.train}})
@@ -288,7 +248,7 @@ def finetune_data(study: StudyConfig, job: Job, *, write_data: bool = True) -> t
     config["data"]["test"] = None
     config = deep_merge(config, {"model": job.spec["model_path"], "out_dir": str(job.folder)})
     config["training"] = deep_merge(config.get("training", {}), {"seed": job.spec["seed"], "seeds": None})
-    return (NerConfig if task.type == "ner" else ScreeningConfig), config
+    return protocol.config_class(), config
 
 
 def finetune_config(study: StudyConfig, job: Job, *, write_data: bool = True) -> Any:
@@ -297,29 +257,25 @@ def finetune_config(study: StudyConfig, job: Job, *, write_data: bool = True) ->
     return build_config(cls, data, source=job.name)
 
 
-def evaluate_data(study: StudyConfig, job: Job) -> tuple[type[Any], dict[str, Any]]:
-    """What an evaluation job validates: the NER config that reads the test file, or the screening fields."""
-    from medadapt.tasks.ner.config import NerConfig
-    from medadapt.tasks.screening.config import ScreeningDataSection
-
+def _evaluation_inputs(study: StudyConfig, job: Job) -> tuple[dict[str, Any], Path, str]:
+    """(task settings of the test language, the fine-tuned model folder, the test file) of an evaluation job."""
     task = study.tasks[job.spec["task"]]
     test = task.languages[job.spec["test_lang"]].test
-    config = language_config(task, job.spec["test_lang"])
-    if task.type == "ner":
-        model_dir = job.folder.parent.parent / "best-model"
-        return NerConfig, deep_merge(config, {"model": str(model_dir), "data": {"train": test, "test": test}})
-    given = {k: v for k, v in (config.get("data") or {}).items() if k in SCREENING_FIELDS}
-    return ScreeningDataSection, {**given, "train": test}
+    assert test is not None  # plan() makes evaluation jobs only for languages with a test split
+    return language_config(task, job.spec["test_lang"]), job.folder.parent.parent / "best-model", test
+
+
+def evaluate_data(study: StudyConfig, job: Job) -> tuple[type[Any], dict[str, Any]]:
+    """What an evaluation job validates before the study runs (the task says which config reads its test file)."""
+    return get_task(job.spec["type"]).evaluation_config(*_evaluation_inputs(study, job))
 
 
 def run_finetune(study: StudyConfig, job: Job) -> dict[str, Any]:
     _fresh(job)
     config = finetune_config(study, job)
-    if job.spec["type"] == "ner":
-        from medadapt.tasks.ner.recipe import run_seed
-    else:
-        from medadapt.tasks.screening.recipe import run_seed  # type: ignore[assignment]
-    metrics = run_seed(config, job.spec["seed"], job.folder, show_progress=console.is_terminal)
+    metrics = get_task(job.spec["type"]).finetune_seed(
+        config, job.spec["seed"], job.folder, show_progress=console.is_terminal
+    )
     if metrics.get("interrupted"):
         raise StudyInterrupted(f"{job.name} was interrupted; rerun the study to redo it")
     return {"best_epoch": metrics["best_epoch"], "epochs_run": metrics["epochs_run"]}
@@ -327,26 +283,10 @@ def run_finetune(study: StudyConfig, job: Job) -> dict[str, Any]:
 
 def run_evaluate(study: StudyConfig, job: Job) -> dict[str, Any]:
     _fresh(job)
-    task = study.tasks[job.spec["task"]]
-    test = task.languages[job.spec["test_lang"]].test
-    model_dir = job.folder.parent.parent / "best-model"
-    metric = task.primary_metric()
-    cls, data = evaluate_data(study, job)
-    if task.type == "ner":
-        from medadapt.tasks.ner.recipe import evaluate_saved
-
-        result = evaluate_saved(build_config(cls, data, source=job.name), model_dir, test, job.folder)
-        value = result["test"]["strict"]["micro"]["f1"] if metric == "f1" else result["test"][metric]
-    else:
-        from medadapt.tasks.screening.recipe import evaluate_screening
-
-        # every field, defaults included: the model may have been trained on the study's merged JSONL
-        fields = build_config(cls, data, source=job.name).model_dump(include=set(SCREENING_FIELDS))
-        result = evaluate_screening(model_dir, test, job.folder, overrides=fields, explain_top_k=3)
-        if not (job.folder / "units.json").is_file():  # labels.kind: auto found more than two labels
-            raise StudyJobError(f"{job.name}: a study compares binary screening models only; {model_dir} is not one")
-        value = result["eval"]["patient"][metric]
-    return {"metric": metric, "value": value}
+    metric = study.tasks[job.spec["task"]].primary_metric()
+    settings, model_dir, test = _evaluation_inputs(study, job)
+    numbers = get_task(job.spec["type"]).evaluate(settings, model_dir, test, job.folder)
+    return {"metric": metric, "value": numbers[metric]}
 
 
 RUNNERS: dict[str, Callable[[StudyConfig, Job], dict[str, Any]]] = {

@@ -26,6 +26,7 @@ from medadapt.config import deep_merge, file_sha256, read_yaml
 from medadapt.errors import InputError
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig, TaskEntry
+from medadapt.tasks.registry import get_task
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def required_outputs(kind: str, task_type: str | None) -> list[tuple[str, ...]]:
     if kind == "pretrain":
         return _model_files("model")
     if kind == "finetune":
-        extra = [("best-model/screening.json",)] if task_type == "screening" else []
+        extra = [(f"best-model/{name}",) for name in get_task(task_type).model_files] if task_type else []
         return [*_model_files("best-model"), *extra, ("metrics.json",)]
     return [("metrics.json",), ("units.json",)]  # evaluate: the metrics and the units the statistics resample
 

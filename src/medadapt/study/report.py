@@ -12,10 +12,12 @@ import base64
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from medadapt.study.config import StudyConfig
+from medadapt.tasks.registry import get_task
 
 PLOTS = "plots"
 
@@ -313,7 +315,7 @@ def learning_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) 
         fig, (loss_ax, dev_ax) = plt.subplots(1, 2, figsize=(8, 3))
         for model in study.models:
             dirs = [d for r in rows if r["model"] == model for d in r["run_dirs"]]
-            curves = [_log(Path(d)) for d in dirs]
+            curves = [_log(Path(d), get_task(study.tasks[task].type).dev_score) for d in dirs]
             curves = [c for c in curves if c]
             if not curves:
                 continue
@@ -336,7 +338,8 @@ def learning_curves(study: StudyConfig, analysis: dict[str, Any], folder: Path) 
     return out
 
 
-def _log(run_dir: Path) -> list[tuple[float, float]]:
+def _log(run_dir: Path, dev_score: Callable[[dict[str, Any]], float]) -> list[tuple[float, float]]:
+    """(training loss, dev selection score) per epoch of one run, the score as its task defines it."""
     path = run_dir / "log.jsonl"
     if not path.is_file():
         return []
@@ -344,9 +347,7 @@ def _log(run_dir: Path) -> list[tuple[float, float]]:
     for line in path.read_text().splitlines():
         record = json.loads(line)
         if "loss" in record and "dev" in record:
-            dev = record["dev"]
-            value = dev.get("f1", dev.get("auprc", dev.get("macro_f1", float("nan"))))
-            points.append((float(record["loss"]), float(value)))
+            points.append((float(record["loss"]), dev_score(record["dev"])))
     return points
 
 

@@ -1,12 +1,14 @@
 """Task names → task objects (`medadapt.tasks.protocol.Task`): the one place that knows which tasks exist.
 
-The built-in tasks are named by import path and imported on first use, so `medadapt --help` and config
-validation never pay for torch. A user (or a test) adds a task with `register(task)`; from then on a study file's
-`type:` and the CLI's `finetune <name>` reach it like a built-in one.
+The built-in tasks are named by import path and imported on first use, so `medadapt --help` never pays for them;
+their command-line help lives here for the same reason. A user (or a test) adds a task with `register(task)`;
+from then on a study file's `type:` reaches it like a built-in one (and `finetune <name>` does, for a task
+registered before the CLI is built, e.g. by a plugin imported in `medadapt.cli`'s process).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -15,14 +17,33 @@ from medadapt.errors import ConfigError
 if TYPE_CHECKING:
     from medadapt.tasks.protocol import Task
 
-BUILT_IN: dict[str, tuple[str, str]] = {
-    # name: (module, attribute), and the one-line description help text shows without importing the module
-    "ner": ("medadapt.tasks.ner.task", "NER"),
-    "screening": ("medadapt.tasks.screening.task", "SCREENING"),
-}
-DESCRIPTIONS: dict[str, str] = {
-    "ner": "clinical named-entity recognition (BRAT/CoNLL/JSONL entities)",
-    "screening": "patient screening on long notes (chunks pooled to notes and patients)",
+
+@dataclass(frozen=True)
+class BuiltIn:
+    module: str  # where the task object lives
+    attribute: str
+    help: str  # `medadapt finetune <name> --help`
+    evaluate_command: str | None = None  # "module:function" of its `medadapt evaluate <name>` command
+
+
+BUILT_IN: dict[str, BuiltIn] = {
+    "ner": BuiltIn(
+        "medadapt.tasks.ner.task",
+        "NER",
+        "Train a token-classification head (and the encoder) on BRAT/CoNLL/JSONL entities; score dev and test.\n\n"
+        "Writes the best model (by dev strict micro-F1), predictions, metrics.json and the resolved config; with "
+        "several seeds one folder per seed plus summary.json (mean ± sd).",
+        "medadapt.tasks.ner.cli:evaluate",
+    ),
+    "screening": BuiltIn(
+        "medadapt.tasks.screening.task",
+        "SCREENING",
+        "Train a patient-screening classifier on long notes (chunks pooled to notes and patients); score dev and "
+        "test.\n\nPicks the best epoch by dev AUPRC, chooses the threshold on dev (default: 95% sensitivity) and "
+        "stores it with the model; writes metrics with bootstrap CIs, per-patient predictions with the evidence "
+        "chunks, a reliability plot and the resolved config; several seeds: one folder each plus summary.json.",
+        "medadapt.tasks.screening.cli:evaluate",
+    ),
 }
 _registered: dict[str, Task] = {}
 
@@ -30,15 +51,12 @@ _registered: dict[str, Task] = {}
 def register(task: Task) -> Task:
     """Make `task` reachable by its name (replacing a task of the same name); returns it."""
     _registered[task.name] = task
-    DESCRIPTIONS[task.name] = task.description
     return task
 
 
 def unregister(name: str) -> None:
-    """Forget a registered task (built-in ones come back on next use)."""
+    """Forget a registered task (a built-in one comes back on next use)."""
     _registered.pop(name, None)
-    if name not in BUILT_IN:
-        DESCRIPTIONS.pop(name, None)
 
 
 def task_names() -> list[str]:
@@ -52,7 +70,21 @@ def get_task(name: str) -> Task:
         return _registered[name]
     if name not in BUILT_IN:
         raise ConfigError(f"unknown task type {name!r}; known: {', '.join(task_names())}")
-    module, attribute = BUILT_IN[name]
-    task = getattr(import_module(module), attribute)
+    entry = BUILT_IN[name]
+    task = getattr(import_module(entry.module), entry.attribute)
     _registered[name] = task
     return task
+
+
+def command_help(name: str) -> str:
+    """The help text of `medadapt finetune <name>` (a registered task's description)."""
+    return BUILT_IN[name].help if name in BUILT_IN else get_task(name).description
+
+
+def evaluate_command(name: str) -> object | None:
+    """The task's own `medadapt evaluate <name>` command function, if it has one."""
+    entry = BUILT_IN.get(name)
+    if entry is None or entry.evaluate_command is None:
+        return None
+    module, function = entry.evaluate_command.split(":")
+    return getattr(import_module(module), function)

@@ -172,7 +172,8 @@ def keep_finished(
     seeds: Sequence[int],
     input_files: Iterable[Path],
 ) -> Callable[[int, Path], dict[str, Any]]:
-    """`run_one` for `tasks.seeds.run_seeds` that returns a finished seed's metrics instead of running it again (`--resume`).
+    """`run_one` for `tasks.seeds.run_seeds` that returns a finished seed's metrics instead of running it again
+    (`--resume`).
 
     Every seed is checked here, before the first one runs, so a finished seed with other settings stops the
     command before any work, not after the seeds ahead of it. Folders as `run_seeds` lays them out: `out` for one

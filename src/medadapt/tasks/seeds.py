@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medadapt.training import process_state
+
+if TYPE_CHECKING:
+    from medadapt.tasks.protocol import Task
 
 
 def run_seeds(
@@ -36,3 +39,27 @@ def run_seeds(
     if process_state().is_main_process:
         (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
+
+
+def input_files(config: Any) -> list[Path]:
+    """The data files a task config names (train, dev, test): what resolved_config.yaml and --resume hash."""
+    from medadapt.io import expand_inputs
+
+    return expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
+
+
+def finetune_seeds(task: Task, config: Any, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Every seed of `config` through `task.finetune_seed`, in the layout of `run_seeds`. A Ctrl-C in one seed of
+    several ends the command (see run_folder.stop_on_interrupt); `resume` keeps seeds that finished with the same
+    settings and inputs (run_folder.keep_finished)."""
+    from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
+
+    out, seeds = Path(config.out_dir), config.seed_list()
+
+    def run_one(seed: int, folder: Path) -> dict[str, Any]:
+        return task.finetune_seed(config, seed, folder, show_progress=show_progress)
+
+    run_one = stop_on_interrupt(run_one, seeds)
+    if resume:
+        run_one = keep_finished(run_one, config, out, seeds, input_files(config))
+    return run_seeds(seeds, out, run_one, lambda per_seed: task.summarize(config, per_seed, out), task.name)

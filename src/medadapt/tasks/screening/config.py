@@ -18,6 +18,10 @@ Pooling = Literal["max", "mean", "lse", "attention"]
 TokenPooling = Literal["cls", "max", "lse"]
 
 
+# the fields that say how to read notes: stored with a model (screening.json) and given to a study's evaluations
+DATA_FIELDS = ("format", "text_field", "label_field", "patient_field", "date_field", "id_field", "lang")
+
+
 class ScreeningDataSection(StrictModel):
     train: str
     dev: str | None = None  # needed for model selection and the threshold; else split off train (see `split`)

@@ -160,6 +160,49 @@ def evidence(
     return items
 
 
+def patient_records(
+    scores: SplitScores,
+    encoded: Sequence[EncodedPatient],
+    space: LabelSpace,
+    thresholds: list[float] | None,
+    settings: EvaluationSection,
+    *,
+    with_gold: bool = True,
+) -> list[dict[str, Any]]:
+    """Per patient: scores, the decision at `thresholds`, and the evidence chunks of every predicted label (the
+    rows of predictions.jsonl; `with_gold=False` for unlabelled notes)."""
+    probabilities = patient_probabilities(scores, space)
+    flagged = _flagged(probabilities, space, thresholds)
+    chunk_rows: dict[int, list[int]] = {}
+    for row, (patient, _) in enumerate(scores.chunk_owner):
+        chunk_rows.setdefault(patient, []).append(row)
+    columns = [space.positive] if space.kind == "binary" else list(space.labels)
+    records = []
+    for p, item in enumerate(encoded):
+        predicted = [_label_of(j, space) for j in flagged[p]]
+        if space.kind == "binary":
+            predicted = predicted or [space.labels[0]]
+        record: dict[str, Any] = {"patient_id": item.patient.id}
+        if with_gold:
+            record["gold"] = item.patient.label if isinstance(item.patient.label, str) else "|".join(item.patient.label)
+        record |= {
+            "predicted": predicted if space.kind == "multilabel" else predicted[0],
+            "scores": {c: round(float(v), 6) for c, v in zip(columns, probabilities[p], strict=True)},
+            "thresholds": thresholds,
+            "notes": len(item.patient.notes),
+            "chunks": len(item.chunks),
+        }
+        if settings.explain_top_k and flagged[p]:
+            record["evidence"] = {
+                _label_of(j, space): evidence(
+                    scores, encoded, space, j, p, settings.explain_top_k, settings.write_text, chunk_rows
+                )
+                for j in flagged[p]
+            }
+        records.append(record)
+    return records
+
+
 def write_predictions(
     scores: SplitScores,
     encoded: Sequence[EncodedPatient],
@@ -171,38 +214,17 @@ def write_predictions(
     """predictions.jsonl (per patient, evidence for every predicted label), predictions.csv, note_predictions.csv."""
     out_dir.mkdir(parents=True, exist_ok=True)
     probabilities = patient_probabilities(scores, space)
-    flagged = _flagged(probabilities, space, thresholds)
-    chunk_rows: dict[int, list[int]] = {}
-    for row, (patient, _) in enumerate(scores.chunk_owner):
-        chunk_rows.setdefault(patient, []).append(row)
     columns = [space.positive] if space.kind == "binary" else list(space.labels)
+    records = patient_records(scores, encoded, space, thresholds, settings)
     jsonl, table = out_dir / "predictions.jsonl", out_dir / "predictions.csv"
     with open(jsonl, "w", encoding="utf-8") as lines, open(table, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["patient_id", "gold", "predicted", *(f"score_{c}" for c in columns)])
-        for p, item in enumerate(encoded):
-            gold = item.patient.label if isinstance(item.patient.label, str) else "|".join(item.patient.label)
-            predicted = [_label_of(j, space) for j in flagged[p]]
-            if space.kind == "binary":
-                predicted = predicted or [space.labels[0]]
-            record = {
-                "patient_id": item.patient.id,
-                "gold": gold,
-                "predicted": predicted if space.kind == "multilabel" else predicted[0],
-                "scores": {c: round(float(v), 6) for c, v in zip(columns, probabilities[p], strict=True)},
-                "thresholds": thresholds,
-                "notes": len(item.patient.notes),
-                "chunks": len(item.chunks),
-            }
-            if settings.explain_top_k and flagged[p]:
-                record["evidence"] = {
-                    _label_of(j, space): evidence(
-                        scores, encoded, space, j, p, settings.explain_top_k, settings.write_text, chunk_rows
-                    )
-                    for j in flagged[p]
-                }
+        for p, record in enumerate(records):
             lines.write(json.dumps(record, ensure_ascii=False) + "\n")
-            writer.writerow([item.patient.id, gold, "|".join(predicted), *(f"{v:.6f}" for v in probabilities[p])])
+            predicted = record["predicted"] if isinstance(record["predicted"], list) else [record["predicted"]]
+            row = [record["patient_id"], record["gold"], "|".join(predicted), *(f"{v:.6f}" for v in probabilities[p])]
+            writer.writerow(row)
     notes = out_dir / "note_predictions.csv"
     note_p = note_probabilities(scores, space)
     with open(notes, "w", newline="", encoding="utf-8") as handle:

@@ -31,7 +31,7 @@ from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_c
 from medadapt.model_loading import LoadSummary, load_pretrained
 from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
 from medadapt.tasks.screening.chunks import EncodedPatient, encode_patients
-from medadapt.tasks.screening.config import ScreeningConfig
+from medadapt.tasks.screening.config import DATA_FIELDS, ScreeningConfig
 from medadapt.tasks.screening.data import (
     LabelSpace,
     Patient,
@@ -74,9 +74,7 @@ def model_settings(config: ScreeningConfig, space: LabelSpace) -> dict[str, Any]
         "pooling": config.pooling.model_dump(),
         "threshold": None,
         "threshold_objective": config.threshold.model_dump(),
-        "data_fields": config.data.model_dump(
-            include={"format", "text_field", "label_field", "patient_field", "date_field", "id_field", "lang"}
-        ),
+        "data_fields": config.data.model_dump(include=set(DATA_FIELDS)),
     }
 
 
@@ -264,6 +262,37 @@ def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True, r
     return run_seeds(config.seed_list(), out, run_one, lambda per_seed: summarize(config, per_seed, out), "screening")
 
 
+def saved_model_config(
+    model_dir: Path,
+    settings: dict[str, Any],
+    space: LabelSpace,
+    data: str | Path,
+    fields: dict[str, Any],
+    evaluation: dict[str, Any],
+    batch_size: int,
+) -> ScreeningConfig:
+    """The config a saved model reads and chunks notes with: its own chunking, pooling, unit and labels (from
+    screening.json), the data fields as trained unless `fields` overrides them."""
+    return build_config(
+        ScreeningConfig,
+        {
+            "model": str(model_dir),
+            "data": fields | {"train": str(data)},
+            "unit": settings["unit"],
+            "labels": {
+                "kind": space.kind,
+                "labels": list(space.labels),
+                **({"positive": space.positive} if space.kind == "binary" else {}),
+            },
+            "chunking": settings["chunking"],
+            "pooling": settings["pooling"],
+            "evaluation": evaluation,
+            "training": {"eval_batch_size": batch_size},
+        },
+        source=f"{model_dir}/screening.json with --field overrides",
+    )
+
+
 def evaluate_screening(
     model_dir: str | Path,
     data: str | Path,
@@ -285,24 +314,8 @@ def evaluate_screening(
     if space.kind != "multiclass" and not thresholds:
         raise ConfigError(f"{model_dir}/screening.json has no threshold; pass --threshold")
     fields = settings["data_fields"] | (overrides or {})
-    config = build_config(
-        ScreeningConfig,
-        {
-            "model": str(model_dir),
-            "data": fields | {"train": str(data)},
-            "unit": settings["unit"],
-            "labels": {
-                "kind": space.kind,
-                "labels": list(space.labels),
-                **({"positive": space.positive} if space.kind == "binary" else {}),
-            },
-            "chunking": settings["chunking"],
-            "pooling": settings["pooling"],
-            "evaluation": {"explain_top_k": explain_top_k, "write_text": write_text},
-            "training": {"eval_batch_size": batch_size},
-        },
-        source=f"{model_dir}/screening.json with --field overrides",
-    )
+    evaluation = {"explain_top_k": explain_top_k, "write_text": write_text}
+    config = saved_model_config(model_dir, settings, space, data, fields, evaluation, batch_size)
     tokenizer = load_tokenizer(str(model_dir))
     patients, counts = group_patients(read_notes(data, config.data), config)
     check_labels(patients, space)
