@@ -38,19 +38,19 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def prepare_output(config: Any, *, overwrite: bool, resume: bool) -> None:
+def prepare_output(config: Any, *, overwrite: bool, resume: bool, task: Any) -> None:
     """Before anything is written: a missing model or data file, or a run already in `out_dir` that neither
     `--overwrite` nor `--resume` covers, stops the command in one line; `--overwrite` then clears the old run
     (on the main process; the others wait), after the checks, so a run that cannot start deletes nothing."""
     from rich.markup import escape
 
     from medadapt.progress import console
-    from medadapt.tasks.run_folder import check_inputs, clear_run, refuse_existing_run
+    from medadapt.tasks.run_folder import clear_run, refuse_existing_run
     from medadapt.training import process_state
 
     out = Path(config.out_dir)
     held = refuse_existing_run(out, config.seed_list(), overwrite=overwrite, resume=resume)
-    check_inputs(config)
+    task.preflight(config)
     if held and overwrite:
         state = process_state()
         if state.is_main_process:
@@ -89,7 +89,7 @@ def finetune_command(name: str) -> Callable[..., None]:
         if seeds is not None:
             extra.append(f"training.seeds={json.dumps(parse_seeds(seeds))}")
         cfg = load_config(task.config_class(), config, extra)
-        prepare_output(cfg, overwrite=overwrite, resume=resume)
+        prepare_output(cfg, overwrite=overwrite, resume=resume, task=task)
         result = task.finetune(cfg, show_progress=not no_progress, resume=resume)
         for line in task.result_lines(result):
             console.print(line)

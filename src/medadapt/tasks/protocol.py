@@ -64,6 +64,13 @@ def no_problems(config_data: dict[str, Any]) -> list[str]:
     return []
 
 
+def data_files_exist(config: Any) -> None:
+    """The data files a config names exist (an InputError naming the first that does not)."""
+    from medadapt.io import expand_inputs
+
+    expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
+
+
 @dataclass(frozen=True)
 class Task:
     """What every fine-tuning task answers. Functions, not methods: a task is assembled, not subclassed."""
@@ -89,6 +96,8 @@ class Task:
     jsonl_settings: Mapping[str, Any] = field(default_factory=lambda: {"data": {"format": "jsonl"}})
     model_files: tuple[str, ...] = ()  # files a saved model folder holds besides config and weights
     study_problems: Callable[[dict[str, Any]], list[str]] = no_problems  # what a study cannot compare in a config
+    # before `finetune` writes anything: what is missing or does not fit (model folder, tokenizer, data files)
+    preflight: Callable[[Any], None] = data_files_exist
 
     def finetune(self, config: Any, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
         """Every seed of `config` into `config.out_dir` (one seed there, several in seed-<n>/ plus summary.json);

@@ -214,3 +214,22 @@ def test_evaluate_saved_scores_a_model_whose_labels_another_tool_ordered(
     load_tokenizer(str(best)).save_pretrained(tmp_path / "foreign")
     result = evaluate_saved(config, tmp_path / "foreign", config.data.test, tmp_path / "out")
     assert result["test"]["strict"]["micro"] == metrics["test"]["strict"]["micro"]
+
+
+def test_the_task_predictor_reproduces_the_runs_test_predictions(trained: tuple[NerConfig, dict[str, Any]]) -> None:
+    """`NER.load(best-model).predict(documents)` — the protocol's prediction path — gives the spans the run
+    predicted for its test set, with the encoding settings read from the run's resolved_config.yaml."""
+    from medadapt.io import read_documents
+    from medadapt.tasks.registry import get_task
+
+    config, _ = trained
+    out = Path(config.out_dir)
+    written = {d.id: d for d in read_documents(out / "predictions" / "test", "brat")}
+    test = list(read_documents(config.data.test, "brat"))
+    predicted = get_task("ner").load(out / "best-model").predict(test)
+    assert [d.id for d in predicted] == [d.id for d in test]
+    assert [d.text for d in predicted] == [d.text for d in test]
+    assert {d.id: sorted((s.start, s.end, s.label) for s in d.spans) for d in predicted} == {
+        i: sorted((s.start, s.end, s.label) for s in d.spans) for i, d in written.items()
+    }
+    assert sum(len(d.spans) for d in predicted) > 0

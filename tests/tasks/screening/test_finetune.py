@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -222,3 +223,29 @@ def test_gradient_checkpointing_gives_the_same_training(task, tmp_path):
         log = [json.loads(line) for line in (tmp_path / str(flag) / "log.jsonl").read_text().splitlines()]
         losses[flag] = log[0]["loss"]
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)
+
+
+def test_the_task_predictor_scores_unlabelled_notes_as_evaluation_does(windows_run):
+    """`SCREENING.load(best-model).predict(notes)` — the protocol's prediction path, for notes without labels —
+    gives every test patient the score, decision and evidence of the run's own test predictions."""
+    from medadapt.io import read_documents
+    from medadapt.tasks.registry import get_task
+
+    config, _ = windows_run
+    out = Path(config.out_dir)
+    written = {
+        r["patient_id"]: r
+        for r in map(json.loads, (out / "predictions" / "test" / "predictions.jsonl").read_text().splitlines())
+    }
+    notes = [
+        replace(d, label=None)
+        for d in read_documents(config.data.test, "jsonl", id_field="id", group_field="patient_id")
+    ]
+    records = get_task("screening").load(out / "best-model").predict(notes)
+    assert {r["patient_id"] for r in records} == set(written)
+    for record in records:
+        expected = written[record["patient_id"]]
+        assert "gold" not in record
+        assert record["scores"] == pytest.approx(expected["scores"], abs=1e-5)
+        assert record["predicted"] == expected["predicted"]
+        assert record.get("evidence", {}).keys() == expected.get("evidence", {}).keys()

@@ -14,6 +14,7 @@ from medadapt.config import RESOLVED_CONFIG_NAME, build_config, deep_merge, read
 from medadapt.documents import Document
 from medadapt.metrics.stats import f1_from_count_rows
 from medadapt.tasks.protocol import Task
+from medadapt.tasks.run_folder import check_inputs as encoder_inputs_exist
 
 
 def _config_class() -> type[Any]:
@@ -153,4 +154,5 @@ NER = Task(
     unit_of=lambda document: document.id,
     tag_language=tag_language,
     jsonl_settings={"data": {"format": "jsonl"}, "label_map": None},
+    preflight=encoder_inputs_exist,
 )

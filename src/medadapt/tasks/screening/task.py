@@ -15,6 +15,7 @@ from medadapt.config import build_config
 from medadapt.documents import Document
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows
 from medadapt.tasks.protocol import Task
+from medadapt.tasks.run_folder import check_inputs as encoder_inputs_exist
 from medadapt.tasks.screening.config import DATA_FIELDS
 
 RESULT_METRICS = ("auroc", "auprc", "sensitivity", "specificity", "ppv", "f1", "macro_f1", "micro_f1")
@@ -191,4 +192,5 @@ SCREENING = Task(
     },
     model_files=("screening.json",),
     study_problems=study_problems,
+    preflight=encoder_inputs_exist,
 )
