@@ -5,10 +5,10 @@ per file and apply the bad-input policy: every problem raises an `InputError` na
 — with `skip_bad=True` — is counted in a `BadInputReport`. Nothing is dropped silently.
 """
 
-from medadapt.io.brat import iter_brat, read_brat_document, write_brat
+from medadapt.io.brat import read_brat_document, write_brat
 from medadapt.io.conll import read_conll, write_conll
 from medadapt.io.inputs import detect_format, expand_inputs
-from medadapt.io.read import read_documents
+from medadapt.io.read import iter_brat, read_documents
 from medadapt.io.report import BadInput, BadInputReport
 from medadapt.io.write import write_documents
 

@@ -20,7 +20,6 @@ dropped or mislabelled entity.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -209,13 +208,6 @@ def read_brat_document(
     if repairs:
         doc.meta["brat_repairs"] = repairs
     return doc
-
-
-def iter_brat(folder: Path, *, lang: str | None = None, **options: object) -> Iterator[Document]:
-    """Every `.txt` under `folder` (recursive, sorted) with its `.ann`; options as for `read_documents`."""
-    from medadapt.io.read import read_documents
-
-    yield from read_documents([folder], "brat", lang=lang, **options)  # type: ignore[arg-type]
 
 
 def _pieces(span: Span, text: str) -> list[tuple[int, int]]:

@@ -207,6 +207,14 @@ def _read_brat(
     yield read_brat_document(path, sibling_ann(path), lang=lang, repair=repair, label_from_note=from_note)
 
 
+def iter_brat(folder: Path, *, lang: str | None = None, **options: object) -> Iterator[Document]:
+    """Every `.txt` under `folder` (recursive, sorted) with its `.ann`; options as for `read_documents`.
+
+    Lives here, not in brat.py: it is `read_documents` with fmt="brat", and brat.py must not import read.py.
+    """
+    yield from read_documents([folder], "brat", lang=lang, **options)  # type: ignore[arg-type]
+
+
 def missing_ann(doc: Document) -> bool:
     """Whether `doc` is a BRAT text read without an `.ann` beside it (see `read_brat_document`). Only where it was
     read as BRAT: a JSONL record converted from such a text carries the mark in its meta but has a source of its
