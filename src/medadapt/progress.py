@@ -1,14 +1,13 @@
 """One place that decides how long work shows progress: rich bars on a terminal, periodic plain lines in logs.
 
-Every long loop (reading, tokenizing, training) goes through `progress()` so the look is consistent and CI logs
-stay readable (rich falls back to no live bar when stdout is not a terminal).
+Every long loop (reading, tokenizing, training) goes through `make_progress()` or `progress_task()` so the look
+is consistent and CI logs stay readable (rich falls back to no live bar when stdout is not a terminal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -21,8 +20,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-
-T = TypeVar("T")
 
 # soft_wrap: messages carry paths; a wrapped path cannot be copied or grepped from a log.
 console = Console(stderr=True, soft_wrap=True)
@@ -55,11 +52,3 @@ def progress_task(description: str, total: float | None = None, *, disable: bool
             bar.advance(task, n)
 
         yield advance
-
-
-def track(items: Iterable[T], description: str, total: float | None = None, *, disable: bool = False) -> Iterator[T]:
-    """Iterate with a progress bar; `total` may be unknown for streams."""
-    with progress_task(description, total, disable=disable) as advance:
-        for item in items:
-            yield item
-            advance()

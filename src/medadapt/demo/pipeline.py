@@ -50,12 +50,6 @@ def _resolved_preset(name: str, root: Path, overrides: list[str]) -> Any:
     return build_config(PretrainConfig, data, source=str(preset_path(name)))
 
 
-def _final_eval(run_dir: Path) -> dict[str, float]:
-    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines() if line.strip()]
-    evals = [r["eval"] for r in records if "eval" in r]
-    return {name: m["perplexity"] for name, m in evals[-1].items()} if evals else {}
-
-
 def _evaluate_on_all_domains(model_dir: Path, root: Path) -> dict[str, float]:
     """Perplexity of one model on every domain's validation blocks (same fixed masks for every model)."""
     from medadapt.pretrain.perplexity import corpus_perplexity

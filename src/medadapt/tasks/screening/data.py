@@ -14,7 +14,7 @@ import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +60,6 @@ class Patient:
     id: str
     notes: list[Document]  # newest first
     label: str | tuple[str, ...]
-
-
-@dataclass
-class ScreeningData:
-    patients: list[Patient]
-    source: str  # file(s) the split came from, for messages
-    counts: dict[str, Any] = field(default_factory=dict)
 
 
 def _where(doc: Document) -> tuple[str, int | None]:
