@@ -26,8 +26,9 @@ import medadapt.training as training
 from medadapt.config import build_config
 from medadapt.metrics import evaluate_entities
 from medadapt.tasks.ner import recipe as ner
+from medadapt.tasks.ner.batches import make_collate
 from medadapt.tasks.ner.config import NerConfig
-from medadapt.tasks.ner.data import DataReport, make_collate
+from medadapt.tasks.ner.data import DataReport
 from medadapt.tasks.ner.tags import LabelMap
 
 

@@ -19,8 +19,9 @@ from medadapt.cli import main
 from medadapt.config import load_config
 from medadapt.documents import Document, Span
 from medadapt.io import read_documents, write_documents
+from medadapt.tasks.ner.batches import class_weights
 from medadapt.tasks.ner.config import NerConfig
-from medadapt.tasks.ner.data import DataReport, class_weights, encode_split, load_split
+from medadapt.tasks.ner.data import DataReport, encode_split, load_split
 from medadapt.tasks.ner.recipe import finetune_ner, load_tokenizer, predict_documents
 from medadapt.tasks.ner.tags import LabelMap
 from tests.tiny import tiny_bert, wordpiece_tokenizer

@@ -35,16 +35,9 @@ from medadapt.loading import load_failure, load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
 from medadapt.model_loading import LoadSummary, load_pretrained
+from medadapt.tasks.ner.batches import class_weights, make_collate, predict
 from medadapt.tasks.ner.config import NerConfig
-from medadapt.tasks.ner.data import (
-    DataReport,
-    class_weights,
-    encode_split,
-    input_format,
-    load_split,
-    make_collate,
-    predict,
-)
+from medadapt.tasks.ner.data import DataReport, encode_split, input_format, load_split
 from medadapt.tasks.ner.decoding import decode_documents
 from medadapt.tasks.ner.encoding import IGNORE, Window
 from medadapt.tasks.ner.tags import LabelMap
