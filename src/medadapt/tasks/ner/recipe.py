@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from transformers import AutoModelForTokenClassification
 
 from medadapt.config import write_resolved_config
 from medadapt.documents import Document
-from medadapt.io import expand_inputs, write_documents
+from medadapt.io import write_documents
 from medadapt.loading import load_failure, load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
@@ -41,8 +42,7 @@ from medadapt.tasks.ner.data import DataReport, encode_split, input_format, load
 from medadapt.tasks.ner.decoding import decode_documents
 from medadapt.tasks.ner.encoding import IGNORE, Window
 from medadapt.tasks.ner.tags import LabelMap
-from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
-from medadapt.tasks.seeds import run_seeds
+from medadapt.tasks.seeds import input_files
 from medadapt.training import process_state, train
 
 
@@ -101,9 +101,62 @@ def _known_labels_only(docs: list[Document], label_map: LabelMap, counts: dict[s
     return [replace(d, spans=[s for s in d.spans if s.label in label_map.types]) for d in docs]
 
 
-def _input_files(config: NerConfig) -> list[Path]:
-    paths = [p for p in (config.data.train, config.data.dev, config.data.test) if p]
-    return expand_inputs(paths)
+@dataclass
+class PreparedData:
+    """One run's data, read and encoded: the tag vocabulary from train, train windows, and per evaluated split
+    (gold as annotated, documents as resolved for the model, their windows); every count in `report`."""
+
+    tags: LabelMap
+    train_windows: list[Window]
+    splits: dict[str, tuple[list[Document], list[Document], list[Window]]]
+    report: DataReport
+
+
+def prepare_data(config: NerConfig, tokenizer: Any) -> PreparedData:
+    report = DataReport()
+    _, train_docs = load_split(config, "train", report)
+    tags = LabelMap.from_documents(train_docs, config.encoding.scheme)
+    splits: dict[str, tuple[list[Document], list[Document], list[Window]]] = {}
+    for split in ("dev", "test"):
+        if getattr(config.data, split):
+            gold, docs = load_split(config, split, report)
+            docs = _known_labels_only(docs, tags, report.splits[split])
+            splits[split] = (gold, docs, encode_split(docs, tokenizer, tags, config, split, report))
+    train_windows = encode_split(train_docs, tokenizer, tags, config, "train", report)
+    return PreparedData(tags, train_windows, splits, report)
+
+
+class LastEpochWins:
+    """The dev score without a dev set: it rises every epoch, so the loop keeps the last epoch's model."""
+
+    def __init__(self) -> None:
+        self.epochs = 0
+
+    def __call__(self, model: torch.nn.Module) -> dict[str, Any]:
+        self.epochs += 1
+        return {"f1": float(self.epochs), "no_dev": True}
+
+
+def dev_evaluator(data: PreparedData, pad_id: int, batch: int) -> Callable[[torch.nn.Module], dict[str, Any]]:
+    """`evaluate_fn` for the loop: strict micro-F1 (and the rest) of the dev split, decoded to spans."""
+    if "dev" not in data.splits:
+        return LastEpochWins()
+    gold, docs, windows = data.splits["dev"]
+    return lambda model: _scores(gold, predict_documents(model, docs, windows, data.tags, pad_id, batch))
+
+
+def weighted_loss(config: NerConfig, data: PreparedData) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """Cross-entropy with inverse-sqrt class weights (training.class_weighting), or None: the model's own loss."""
+    if config.training.class_weighting != "inverse_sqrt_frequency":
+        return None
+    weights = class_weights(data.train_windows, data.tags.num_labels)
+
+    def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        flat = logits.reshape(-1, logits.shape[-1])
+        w = weights.to(flat.device)
+        return torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=w, ignore_index=IGNORE)
+
+    return loss_fn
 
 
 def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
@@ -111,77 +164,58 @@ def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool
     out_dir.mkdir(parents=True, exist_ok=True)
     state = process_state()  # under `accelerate launch` every process runs this; only the main one writes files
     tokenizer = load_tokenizer(config.model)
-    data_report = DataReport()
-    _, train_docs = load_split(config, "train", data_report)
-    label_map = LabelMap.from_documents(train_docs, config.encoding.scheme)
-    splits: dict[str, tuple[list[Document], list[Document], list[Window]]] = {}
-    for split in ("dev", "test"):
-        if getattr(config.data, split):
-            gold, docs = load_split(config, split, data_report)
-            docs = _known_labels_only(docs, label_map, data_report.splits[split])
-            splits[split] = (gold, docs, encode_split(docs, tokenizer, label_map, config, split, data_report))
-    train_windows = encode_split(train_docs, tokenizer, label_map, config, "train", data_report)
+    data = prepare_data(config, tokenizer)
     if state.is_main_process:
-        (out_dir / "data_report.json").write_text(json.dumps(data_report.splits, indent=1, ensure_ascii=False))
-        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), _input_files(config))
+        (out_dir / "data_report.json").write_text(json.dumps(data.report.splits, indent=1, ensure_ascii=False))
+        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), input_files(config))
     torch.manual_seed(seed)  # the head's initialisation depends on the seed too
-    model, loaded = load_model(config.model, label_map)
+    model, loaded = load_model(config.model, data.tags)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    batch = config.training.eval_batch_size
-
-    epochs_seen = [0]
-
-    def evaluate_fn(m: torch.nn.Module) -> dict[str, Any]:
-        if "dev" not in splits:  # no dev set: a rising pseudo-score, so the last epoch's model is kept
-            epochs_seen[0] += 1
-            return {"f1": float(epochs_seen[0]), "no_dev": True}
-        gold, docs, windows = splits["dev"]
-        return _scores(gold, predict_documents(m, docs, windows, label_map, pad_id, batch))
-
-    loss_fn = None
-    if config.training.class_weighting == "inverse_sqrt_frequency":
-        weights = class_weights(train_windows, label_map.num_labels)
-
-        def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-            flat = logits.reshape(-1, logits.shape[-1])
-            w = weights.to(flat.device)
-            return torch.nn.functional.cross_entropy(flat, labels.reshape(-1), weight=w, ignore_index=IGNORE)
-
     result = train(
         model,
-        [w.features() for w in train_windows],
+        [w.features() for w in data.train_windows],
         make_collate(pad_id),
-        evaluate_fn,
+        dev_evaluator(data, pad_id, config.training.eval_batch_size),
         config.training,
         out_dir,
         seed=seed,
-        loss_fn=loss_fn,
+        loss_fn=weighted_loss(config, data),
         tokenizer=tokenizer,
         show_progress=show_progress,
         fresh=loaded.fresh_head_parameters(model),
     )
-    best = AutoModelForTokenClassification.from_pretrained(result.best_dir).to(state.device)
+    metrics = run_metrics(config, seed, data, result, loaded, out_dir, pad_id)
+    if state.is_main_process:
+        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False))
+    return metrics
+
+
+def run_metrics(
+    config: NerConfig, seed: int, data: PreparedData, result: Any, loaded: LoadSummary, out_dir: Path, pad_id: int
+) -> dict[str, Any]:
+    """metrics.json of a finished run: how training went, dev at the best epoch, and the best model on test
+    (scored, and its predictions written)."""
+    state = process_state()
     metrics: dict[str, Any] = {
         "seed": seed,
         "best_epoch": result.best_epoch,
         "epochs_run": result.epochs_run,
         "stopped_early": result.stopped_early,
         "interrupted": result.interrupted,
-        "labels": list(label_map.labels),
+        "labels": list(data.tags.labels),
         "model_load": loaded.to_dict(),
     }
-    if "dev" in splits:
+    if "dev" in data.splits:
         metrics["dev"] = next(r["dev"] for r in result.history if r.get("epoch") == result.best_epoch and "dev" in r)
-    if "test" in splits:
-        gold, docs, windows = splits["test"]
-        predicted = predict_documents(best, docs, windows, label_map, pad_id, batch)
+    if "test" in data.splits:
+        best = AutoModelForTokenClassification.from_pretrained(result.best_dir).to(state.device)
+        gold, docs, windows = data.splits["test"]
+        predicted = predict_documents(best, docs, windows, data.tags, pad_id, config.training.eval_batch_size)
         metrics["test"] = _scores(gold, predicted)
         metrics["test_resolved"] = _scores(docs, predicted)
         target = out_dir / "predictions" / "test"
         if state.is_main_process:
             metrics["predictions"] = str(_write_predictions(predicted, input_format(config), target))
-    if state.is_main_process:
-        (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False))
     return metrics
 
 
@@ -197,17 +231,11 @@ def summarize(per_seed: dict[int, dict[str, Any]]) -> dict[str, Any]:
 
 
 def finetune_ner(config: NerConfig, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
-    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json.
-    `resume`: seeds that finished with the same settings and inputs are kept, not run again (see run_folder)."""
-    out = Path(config.out_dir)
+    """Fine-tune on every seed (the one multi-seed layout of `medadapt.tasks.seeds`); `resume` keeps seeds that
+    finished with the same settings and inputs."""
+    from medadapt.tasks.ner.task import NER
 
-    def run_one(seed: int, folder: Path) -> dict[str, Any]:
-        return run_seed(config, seed, folder, show_progress=show_progress)
-
-    run_one = stop_on_interrupt(run_one, config.seed_list())
-    if resume:
-        run_one = keep_finished(run_one, config, out, config.seed_list(), _input_files(config))
-    return run_seeds(config.seed_list(), out, run_one, summarize, "NER")
+    return NER.finetune(config, show_progress=show_progress, resume=resume)
 
 
 def evaluate_saved(config: NerConfig, model_dir: str | Path, test: str | Path, out_dir: str | Path) -> dict[str, Any]:

@@ -25,11 +25,9 @@ import torch
 
 from medadapt.config import build_config, write_resolved_config
 from medadapt.errors import ConfigError, InputError
-from medadapt.io import expand_inputs
 from medadapt.loading import check_model_folder, load_failure, load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
 from medadapt.model_loading import LoadSummary, load_pretrained
-from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
 from medadapt.tasks.screening.chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening.config import DATA_FIELDS, ScreeningConfig
 from medadapt.tasks.screening.data import (
@@ -52,7 +50,7 @@ from medadapt.tasks.screening.evaluation import (
 from medadapt.tasks.screening.loss import make_loss
 from medadapt.tasks.screening.model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
 from medadapt.tasks.screening.scoring import make_collate, score_split
-from medadapt.tasks.seeds import run_seeds
+from medadapt.tasks.seeds import input_files
 from medadapt.training import process_state, train
 
 
@@ -110,10 +108,6 @@ def _require_positives(patients: list[Patient], space: LabelSpace, split: str, s
         )
 
 
-def _input_files(config: ScreeningConfig) -> list[Path]:
-    return expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
-
-
 def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     """One fine-tuning run with `seed`; returns the contents of its metrics.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +130,7 @@ def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress
     report["labels"] = space.to_dict()
     if state.is_main_process:
         (out_dir / "data_report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), _input_files(config))
+        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), input_files(config))
     torch.manual_seed(seed)  # head and pooling scorers are initialised from the seed
     model, loaded = build_model(config, space)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -249,17 +243,11 @@ def summarize(config: ScreeningConfig, per_seed: dict[int, dict[str, Any]], out:
 
 
 def finetune_screening(config: ScreeningConfig, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
-    """Fine-tune on every seed; one seed writes into out_dir, several into out_dir/seed-<n> plus summary.json.
-    `resume`: seeds that finished with the same settings and inputs are kept, not run again (see run_folder)."""
-    out = Path(config.out_dir)
+    """Fine-tune on every seed (the one multi-seed layout of `medadapt.tasks.seeds`); `resume` keeps seeds that
+    finished with the same settings and inputs."""
+    from medadapt.tasks.screening.task import SCREENING
 
-    def run_one(seed: int, folder: Path) -> dict[str, Any]:
-        return run_seed(config, seed, folder, show_progress=show_progress)
-
-    run_one = stop_on_interrupt(run_one, config.seed_list())
-    if resume:
-        run_one = keep_finished(run_one, config, out, config.seed_list(), _input_files(config))
-    return run_seeds(config.seed_list(), out, run_one, lambda per_seed: summarize(config, per_seed, out), "screening")
+    return SCREENING.finetune(config, show_progress=show_progress, resume=resume)
 
 
 def saved_model_config(
