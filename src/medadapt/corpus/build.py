@@ -14,6 +14,7 @@ error (`EmptyCorpusError`, with the per-step counts) unless `allow_empty`.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -40,6 +41,7 @@ from medadapt.corpus.pack import Packer
 from medadapt.corpus.shards import FORMAT_VERSION, MANIFEST_NAME, SPLITS, ShardWriter, token_dtype, vocab_hash
 from medadapt.corpus.stats import BoundedCounter, fertility_table, removal_rows, write_stats
 from medadapt.corpus.tokenize import BatchEncoder, EncodedBatch
+from medadapt.documents import Document
 from medadapt.errors import ConfigError, MedadaptError, ModelLoadError
 from medadapt.io import BadInputReport, expand_inputs, read_documents
 from medadapt.io.inputs import FORMAT_EXTENSIONS
@@ -208,123 +210,188 @@ def _build(
     cfg: CorpusBuildConfig, setup: _Setup, staging: Path, *, show_progress: bool, allow_empty: bool
 ) -> dict[str, Any]:
     """The pipeline proper, writing shards into `staging`; `out` is touched only once the build succeeded."""
-    inputs, out, input_files, hook = setup.inputs, setup.out, setup.input_files, setup.hook
-    tokenizer, ids, lang_filter = setup.tokenizer, setup.ids, setup.lang_filter
     report = BadInputReport()
-    clean_stats = CleanStats()
     hasher = MinHasher(cfg.dedup.num_perm, cfg.dedup.shingle_words)
-    guard = ContaminationIndex(cfg.contamination, hasher)
-    for source in cfg.exclude:
-        docs = read_documents(source, skip_bad=cfg.skip_bad, report=report)
-        guard.add_source(source, docs, clean=lambda t: clean_text(t, nfc=cfg.clean.nfc))
-
-    exact = ExactDeduper() if cfg.dedup.exact else None
-    near = NearDeduper(cfg.dedup.threshold, cfg.dedup.num_perm) if cfg.dedup.near else None
-    split_of = _validation_split(cfg.seed, cfg.val_fraction)
-    counts = _Counts()
+    guard = _contamination_guard(cfg, hasher, report)
+    filters = _Filters(cfg, hasher, guard, setup.lang_filter, setup.hook)
     progress = make_progress(disable=not show_progress)
     read_task = progress.add_task("documents read", total=None)
     token_task = progress.add_task("tokens packed", total=None)
 
     def kept_documents() -> Iterator[_Kept]:
-        docs = read_documents(
-            inputs,
-            cfg.format,
-            one_per_line=cfg.one_per_line,
-            text_field=cfg.text_field,
-            id_field=cfg.id_field,
-            lang_field=cfg.lang_field,
-            skip_bad=cfg.skip_bad,
-            report=report,
-        )
-        for doc in docs:
-            counts.read += 1
+        for doc in _read_inputs(cfg, setup.inputs, report):
+            filters.counts.read += 1
             progress.advance(read_task)
-            text = clean_text(doc.text, nfc=cfg.clean.nfc, stats=clean_stats)
-            reason = length_reason(text, cfg.clean)
-            if reason is not None:
-                counts.removed[reason] += 1
-                continue
-            lang = doc.lang
-            if lang_filter is not None:
-                lang = lang_filter.detect(text, doc.lang)
-                if not lang_filter.keep(lang):
-                    counts.removed["language"] += 1
-                    continue
-            h = text_hash(text) if (exact is not None or len(guard)) else 0
-            if exact is not None and exact.seen(h):
-                counts.removed["exact_duplicate"] += 1
-                continue
-            signature = hasher.signature(text) if (near is not None or len(guard)) else None
-            matches = guard.match(text, h, signature)
-            if matches:
-                counts.removed["contamination"] += 1
-                for m in matches:
-                    counts.contamination[m.source].append({"id": doc.id, "matched": m.matched_id, "method": m.method})
-                continue
-            if near is not None and signature is not None and near.check_and_add(signature):
-                counts.removed["near_duplicate"] += 1
-                continue
-            if hook is not None:
-                text = apply_hook(hook, text, lang, doc_id=doc.id, source=str(doc.meta.get("source", "?")))
-                if not text.strip():
-                    counts.removed["deid_empty"] += 1
-                    continue
-            split = split_of(doc.id)
-            counts.per_split[split] += 1
-            yield _Kept(text, lang or "und", split)
+            kept = filters.keep(doc)
+            if kept is not None:
+                yield kept
 
-    dtype = token_dtype(len(tokenizer))
-    max_bytes = int(cfg.shard_max_mb * (1 << 20))
-    packers = {
-        split: Packer(
-            ShardWriter(staging, split, cfg.block_size, dtype, max_bytes),
-            cfg.block_size,
-            ids["cls"],
-            ids["sep"],
-            ids["pad"],
-            cross_doc=cfg.cross_doc_boundaries,
-        )
-        for split in SPLITS
-    }
-    per_lang: dict[str, Counter[str]] = defaultdict(Counter)
-    split_words = BoundedCounter(cfg.word_counter_capacity)
+    dtype = token_dtype(len(setup.tokenizer))
+    packing = _Packing.start(cfg, staging, dtype, setup.ids, lambda n: progress.advance(token_task, n))
+    tokenizer_json = setup.tokenizer.backend_tokenizer.to_str()
+    encoder = BatchEncoder(tokenizer_json, split_words=cfg.top_split_words > 0, threads=cfg.workers == 0)
+    # The pool is started before the progress bar's refresh thread, so forked workers copy no running thread.
+    with _worker_pool(cfg.workers, encoder) as pool, progress:
+        _run_batches(_batches(kept_documents(), cfg.batch_chars), encoder, packing.consume, pool, cfg.workers)
+    packing.finish()
 
-    def consume(batch: list[_Kept], encoded: EncodedBatch) -> None:
+    stats = _statistics(cfg, filters, report, packing, setup.tokenizer)
+    _refuse_empty(stats, setup.out, allow_empty)
+    manifest = _manifest(cfg, setup.tokenizer, setup.ids, dtype, packing.packers, filters.counts, setup.input_files)
+    _publish(staging, setup.out)
+    write_stats(setup.out, stats)
+    write_resolved_config(setup.out, cfg, setup.input_files)
+    (setup.out / MANIFEST_NAME).write_text(_json(manifest), encoding="utf-8")
+    return stats
+
+
+def _contamination_guard(cfg: CorpusBuildConfig, hasher: MinHasher, report: BadInputReport) -> ContaminationIndex:
+    """The index of every `exclude` source's documents, read (and cleaned) before the corpus itself."""
+    guard = ContaminationIndex(cfg.contamination, hasher)
+    for source in cfg.exclude:
+        docs = read_documents(source, skip_bad=cfg.skip_bad, report=report)
+        guard.add_source(source, docs, clean=lambda t: clean_text(t, nfc=cfg.clean.nfc))
+    return guard
+
+
+def _read_inputs(cfg: CorpusBuildConfig, inputs: list[str], report: BadInputReport) -> Iterator[Document]:
+    """The corpus documents as the config says to read them; bad input goes to `report` (with skip_bad)."""
+    return read_documents(
+        inputs,
+        cfg.format,
+        one_per_line=cfg.one_per_line,
+        text_field=cfg.text_field,
+        id_field=cfg.id_field,
+        lang_field=cfg.lang_field,
+        skip_bad=cfg.skip_bad,
+        report=report,
+    )
+
+
+class _Filters:
+    """The per-document steps between reader and tokenizer: clean → length → language → exact duplicate →
+    contamination → near duplicate → de-id hook → split. Each removal is counted under its reason in `counts`.
+
+    One method per document (`keep`), so the reader → tokenizer generator stays one loop. What the order means: a
+    contaminated text never enters the near-dedup index (so it removes no later document as its near duplicate),
+    and the de-id hook sees only documents every other step kept.
+    """
+
+    def __init__(
+        self,
+        cfg: CorpusBuildConfig,
+        hasher: MinHasher,
+        guard: ContaminationIndex,
+        lang_filter: LanguageFilter | None,
+        hook: Any,
+    ) -> None:
+        self.cfg, self.hasher, self.guard, self.lang_filter, self.hook = cfg, hasher, guard, lang_filter, hook
+        self.exact = ExactDeduper() if cfg.dedup.exact else None
+        self.near = NearDeduper(cfg.dedup.threshold, cfg.dedup.num_perm) if cfg.dedup.near else None
+        self.split_of = _validation_split(cfg.seed, cfg.val_fraction)
+        self.counts = _Counts()
+        self.clean_stats = CleanStats()
+
+    def keep(self, doc: Document) -> _Kept | None:
+        """The document as it goes to the tokenizer, or None (counted) when a step removes it."""
+        text = clean_text(doc.text, nfc=self.cfg.clean.nfc, stats=self.clean_stats)
+        reason = length_reason(text, self.cfg.clean)
+        if reason is not None:
+            return self._remove(reason)
+        lang = doc.lang
+        if self.lang_filter is not None:
+            lang = self.lang_filter.detect(text, doc.lang)
+            if not self.lang_filter.keep(lang):
+                return self._remove("language")
+        reason = self._duplicate_or_contaminated(doc.id, text)
+        if reason is not None:
+            return self._remove(reason)
+        if self.hook is not None:
+            text = apply_hook(self.hook, text, lang, doc_id=doc.id, source=str(doc.meta.get("source", "?")))
+            if not text.strip():
+                return self._remove("deid_empty")
+        split = self.split_of(doc.id)
+        self.counts.per_split[split] += 1
+        return _Kept(text, lang or "und", split)
+
+    def _duplicate_or_contaminated(self, doc_id: str, text: str) -> str | None:
+        """The removal reason from the dedup indexes and the contamination guard; a kept text enters the indexes.
+
+        Hash and signature are computed only when some index needs them (the MinHash is the costly one).
+        """
+        h = text_hash(text) if (self.exact is not None or len(self.guard)) else 0
+        if self.exact is not None and self.exact.seen(h):
+            return "exact_duplicate"
+        signature = self.hasher.signature(text) if (self.near is not None or len(self.guard)) else None
+        matches = self.guard.match(text, h, signature)
+        if matches:
+            for m in matches:
+                self.counts.contamination[m.source].append({"id": doc_id, "matched": m.matched_id, "method": m.method})
+            return "contamination"
+        if self.near is not None and signature is not None and self.near.check_and_add(signature):
+            return "near_duplicate"
+        return None
+
+    def _remove(self, reason: str) -> None:
+        self.counts.removed[reason] += 1
+
+
+@dataclass
+class _Packing:
+    """The tokenizer's output side: one packer per split, and the per-language and split-word counts."""
+
+    packers: dict[str, Packer]
+    split_words: BoundedCounter
+    advance: Callable[[int], None]  # the "tokens packed" progress
+    per_lang: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    @classmethod
+    def start(
+        cls, cfg: CorpusBuildConfig, staging: Path, dtype: np.dtype, ids: dict[str, int], advance: Callable[[int], None]
+    ) -> _Packing:
+        """Packers writing shards of at most `shard_max_mb` into `staging`."""
+        max_bytes = int(cfg.shard_max_mb * (1 << 20))
+        packers = {
+            split: Packer(
+                ShardWriter(staging, split, cfg.block_size, dtype, max_bytes),
+                cfg.block_size,
+                ids["cls"],
+                ids["sep"],
+                ids["pad"],
+                cross_doc=cfg.cross_doc_boundaries,
+            )
+            for split in SPLITS
+        }
+        return cls(packers, BoundedCounter(cfg.word_counter_capacity), advance)
+
+    def consume(self, batch: list[_Kept], encoded: EncodedBatch) -> None:
+        """Pack one tokenized batch, each document into its split's packer, and count its tokens and words."""
         splits = np.array([k.split for k in batch])
-        for split, packer in packers.items():
+        for split, packer in self.packers.items():
             chosen = splits == split
             if not chosen.any():
                 continue
             token_mask = np.repeat(chosen, encoded.doc_tokens)
             packer.add(encoded.ids[token_mask], encoded.word_starts[token_mask], encoded.doc_tokens[chosen])
         for k, n_tok, n_words in zip(batch, encoded.doc_tokens.tolist(), encoded.doc_words.tolist(), strict=True):
-            c = per_lang[k.lang]
+            c = self.per_lang[k.lang]
             c["documents"] += 1
             c["tokens"] += n_tok
             c["words"] += n_words
-        split_words.update(encoded.split_words, encoded.split_pieces)
-        progress.advance(token_task, int(encoded.doc_tokens.sum()))
+        self.split_words.update(encoded.split_words, encoded.split_pieces)
+        self.advance(int(encoded.doc_tokens.sum()))
 
-    tokenizer_json = tokenizer.backend_tokenizer.to_str()
-    encoder = BatchEncoder(tokenizer_json, split_words=cfg.top_split_words > 0, threads=cfg.workers == 0)
-    # The pool is started before the progress bar's refresh thread, so forked workers copy no running thread.
-    with _worker_pool(cfg.workers, encoder) as pool, progress:
-        _run_batches(_batches(kept_documents(), cfg.batch_chars), encoder, consume, pool, cfg.workers)
-    for packer in packers.values():
-        packer.finish()
+    def finish(self) -> None:
+        for packer in self.packers.values():
+            packer.finish()
 
-    stats = _statistics(cfg, counts, report, clean_stats, guard, exact, near, packers, per_lang, split_words, tokenizer)
+
+def _refuse_empty(stats: dict[str, Any], out: Path, allow_empty: bool) -> None:
+    """Raise `EmptyCorpusError` for a build without training blocks (unless allowed), before `out` is touched."""
     problem = empty_corpus_problem(stats)
     if problem is not None and not allow_empty:
         kept = f"{out} keeps its previous corpus" if (out / MANIFEST_NAME).is_file() else f"nothing written to {out}"
         raise EmptyCorpusError(f"{problem}; {kept} (pass --allow-empty to write an empty corpus anyway)")
-    manifest = _manifest(cfg, tokenizer, ids, dtype, packers, counts, input_files)
-    _publish(staging, out)
-    write_stats(out, stats)
-    write_resolved_config(out, cfg, input_files)
-    (out / MANIFEST_NAME).write_text(_json(manifest), encoding="utf-8")
-    return stats
 
 
 def _batches(docs: Iterator[_Kept], batch_chars: int) -> Iterator[list[_Kept]]:
@@ -403,23 +470,13 @@ def _encode_in_worker(texts: list[str]) -> EncodedBatch:
 
 
 def _statistics(
-    cfg: CorpusBuildConfig,
-    counts: _Counts,
-    report: BadInputReport,
-    clean_stats: CleanStats,
-    guard: ContaminationIndex,
-    exact: ExactDeduper | None,
-    near: NearDeduper | None,
-    packers: dict[str, Packer],
-    per_lang: dict[str, Counter[str]],
-    split_words: BoundedCounter,
-    tokenizer: Any,
+    cfg: CorpusBuildConfig, filters: _Filters, report: BadInputReport, packing: _Packing, tokenizer: Any
 ) -> dict[str, Any]:
-    removed = dict(counts.removed)
-    contamination_total = removed.get("contamination", 0)
+    """stats.json: what was read, removed (per step) and kept, and what the kept documents became."""
+    counts = filters.counts
     kept = sum(counts.per_split.values())
     splits = {}
-    for split, packer in packers.items():
+    for split, packer in packing.packers.items():
         summary = packer.writer.summary()
         splits[split] = {
             "documents": counts.per_split.get(split, 0),
@@ -427,59 +484,73 @@ def _statistics(
             "n_tokens": summary["n_tokens"],
             "shards": len(summary["shards"]),
         }
-    index_bytes = (exact.nbytes if exact else 0) + (near.nbytes if near else 0)
-    total_words = sum(c["words"] for c in per_lang.values())
-    total_tokens = sum(c["tokens"] for c in per_lang.values())
+    per_lang = packing.per_lang
     return {
         "documents": {
             "read": counts.read,
             "bad_input_skipped": report.count,
-            "removed": removed,
+            "removed": dict(counts.removed),
             "kept": kept,
         },
         "bad_input": report.to_dict() | {"summary": report.summary()},
-        "cleaning": clean_stats.to_dict(),
-        "contamination": {
-            "total_removed": contamination_total,
-            "sources": {
-                source: {
-                    "documents": guard.source_docs.get(source, 0),
-                    "removed": len(counts.contamination.get(source, [])),
-                    "removed_ids": counts.contamination.get(source, []),
-                }
-                for source in cfg.exclude
-            },
-        },
-        "dedup": {
-            "exact_index_entries": len(exact) if exact else 0,
-            "near_index_entries": len(near) if near else 0,
-            "near_bands_rows": [near.bands, near.rows] if near else None,
-            "index_bytes": index_bytes,
-            "index_bytes_per_kept_doc": index_bytes / kept if kept else 0.0,
-        },
+        "cleaning": filters.clean_stats.to_dict(),
+        "contamination": _contamination_stats(cfg, counts, filters.guard),
+        "dedup": _dedup_stats(filters.exact, filters.near, kept),
         "splits": splits,
         "totals": {
             "documents": kept,
-            "words": total_words,
-            "tokens": total_tokens,
+            "words": sum(c["words"] for c in per_lang.values()),
+            "tokens": sum(c["tokens"] for c in per_lang.values()),
             "blocks": sum(s["n_blocks"] for s in splits.values()),
             "block_tokens": sum(s["n_tokens"] for s in splits.values()),
         },
         "block_size": cfg.block_size,
         "fertility": fertility_table(per_lang),
-        "split_words": {
-            "top": [
-                {
-                    "word": tokenizer.decode(list(split_words.payload[key])).strip(),
-                    "count": n,
-                    "pieces": len(split_words.payload[key]),
-                }
-                for key, n in split_words.most_common(cfg.top_split_words)
-            ],
-            "counter_capacity": split_words.capacity,
-            "counter_prunes": split_words.prunes,
-            "exact": split_words.prunes == 0,
+        "split_words": _split_word_stats(packing.split_words, cfg.top_split_words, tokenizer),
+    }
+
+
+def _contamination_stats(cfg: CorpusBuildConfig, counts: _Counts, guard: ContaminationIndex) -> dict[str, Any]:
+    """Removals per `exclude` source, by document id (never text)."""
+    return {
+        "total_removed": counts.removed.get("contamination", 0),
+        "sources": {
+            source: {
+                "documents": guard.source_docs.get(source, 0),
+                "removed": len(counts.contamination.get(source, [])),
+                "removed_ids": counts.contamination.get(source, []),
+            }
+            for source in cfg.exclude
         },
+    }
+
+
+def _dedup_stats(exact: ExactDeduper | None, near: NearDeduper | None, kept: int) -> dict[str, Any]:
+    """Index sizes: the only memory that grows with the corpus (with the number of kept documents)."""
+    index_bytes = (exact.nbytes if exact else 0) + (near.nbytes if near else 0)
+    return {
+        "exact_index_entries": len(exact) if exact else 0,
+        "near_index_entries": len(near) if near else 0,
+        "near_bands_rows": [near.bands, near.rows] if near else None,
+        "index_bytes": index_bytes,
+        "index_bytes_per_kept_doc": index_bytes / kept if kept else 0.0,
+    }
+
+
+def _split_word_stats(split_words: BoundedCounter, top: int, tokenizer: Any) -> dict[str, Any]:
+    """The words the tokenizer splits most often (decoded from their pieces), and whether the counts are exact."""
+    return {
+        "top": [
+            {
+                "word": tokenizer.decode(list(split_words.payload[key])).strip(),
+                "count": n,
+                "pieces": len(split_words.payload[key]),
+            }
+            for key, n in split_words.most_common(top)
+        ],
+        "counter_capacity": split_words.capacity,
+        "counter_prunes": split_words.prunes,
+        "exact": split_words.prunes == 0,
     }
 
 
@@ -523,6 +594,4 @@ def _manifest(
 
 
 def _json(data: Any) -> str:
-    import json
-
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
