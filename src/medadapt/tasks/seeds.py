@@ -63,3 +63,14 @@ def finetune_seeds(task: Task, config: Any, *, show_progress: bool = True, resum
     if resume:
         run_one = keep_finished(run_one, config, out, seeds, input_files(config))
     return run_seeds(seeds, out, run_one, lambda per_seed: task.summarize(config, per_seed, out), task.name)
+
+
+def training_record(seed: int, result: Any) -> dict[str, Any]:
+    """How one run's training went (a `training.TrainResult`), as every task's metrics.json starts."""
+    return {
+        "seed": seed,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "stopped_early": result.stopped_early,
+        "interrupted": result.interrupted,
+    }

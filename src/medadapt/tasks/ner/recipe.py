@@ -42,7 +42,7 @@ from medadapt.tasks.ner.data import DataReport, encode_split, input_format, load
 from medadapt.tasks.ner.decoding import decode_documents
 from medadapt.tasks.ner.encoding import IGNORE, Window
 from medadapt.tasks.ner.tags import LabelMap
-from medadapt.tasks.seeds import input_files
+from medadapt.tasks.seeds import input_files, training_record
 from medadapt.training import process_state, train
 
 
@@ -196,12 +196,7 @@ def run_metrics(
     """metrics.json of a finished run: how training went, dev at the best epoch, and the best model on test
     (scored, and its predictions written)."""
     state = process_state()
-    metrics: dict[str, Any] = {
-        "seed": seed,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early,
-        "interrupted": result.interrupted,
+    metrics: dict[str, Any] = training_record(seed, result) | {
         "labels": list(data.tags.labels),
         "model_load": loaded.to_dict(),
     }

@@ -50,7 +50,7 @@ from medadapt.tasks.screening.evaluation import (
 from medadapt.tasks.screening.loss import make_loss
 from medadapt.tasks.screening.model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
 from medadapt.tasks.screening.scoring import make_collate, score_split
-from medadapt.tasks.seeds import input_files
+from medadapt.tasks.seeds import input_files, training_record
 from medadapt.training import process_state, train
 
 
@@ -157,12 +157,7 @@ def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress
     best.settings["threshold"] = thresholds
     if state.is_main_process:  # the operating point travels with the model
         (result.best_dir / "screening.json").write_text(json.dumps(best.settings, indent=1, ensure_ascii=False))
-    metrics: dict[str, Any] = {
-        "seed": seed,
-        "best_epoch": result.best_epoch,
-        "epochs_run": result.epochs_run,
-        "stopped_early": result.stopped_early,
-        "interrupted": result.interrupted,
+    metrics: dict[str, Any] = training_record(seed, result) | {
         "selection_metric": metric,
         "labels": space.to_dict(),
         "threshold": thresholds,
