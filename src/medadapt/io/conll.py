@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medadapt.documents import Document, Span
-from medadapt.io.files import BOM, atomic_writer, base_suffix, iter_lines, stem
+from medadapt.io.files import BOM, Line, atomic_writer, base_suffix, iter_lines, stem
 from medadapt.io.report import BadInput, OnBad
 
 SCHEMES = ("auto", "IOB1", "IOB2", "BIOES")
@@ -228,80 +228,117 @@ def read_conll(
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
     conllu = base_suffix(path) == ".conllu" if conllu is None else conllu
-    name = stem(path)
-    builder: _DocBuilder | None = None
-    sentence: _Sentence | None = None
-    columns = _Columns(CONLLU_COLUMNS if conllu else None)
-
-    def new_builder(line: int, doc_id: str) -> _DocBuilder:
-        return _DocBuilder(path, doc_id, line, lang, scheme)
-
-    def end_sentence() -> Iterator[Document]:
-        nonlocal sentence, builder
-        done, sentence = sentence, None
-        if done is None:
-            return
-        if done.error is not None:
-            on_bad(done.error)
-            return
-        if builder is None:
-            builder = new_builder(done.line, f"{name}:{done.line}" if sentences_as_documents else name)
-        builder.add(done)
-        if sentences_as_documents:
-            yield builder.build()
-            builder = None
-
-    def end_document() -> Iterator[Document]:
-        nonlocal builder
-        yield from end_sentence()
-        if builder is not None and builder.sentences:
-            yield builder.build()
-        builder = None
-
-    def fail(error: BadInput) -> None:
-        assert sentence is not None
-        if sentence.error is None:
-            sentence.error = error
-
+    reader = _Reader(path, on_bad, label_column, scheme, conllu, sentences_as_documents, lang)
     for line in iter_lines(path):
+        yield from reader.read_line(line)
+    yield from reader.end_document()
+
+
+class _Reader:
+    """The state of reading one CoNLL file: the document being built, the sentence being read, the column count.
+
+    Why a class: each line kind (blank, comment, -DOCSTART-, token) ends a sentence or a document or adds to one,
+    so the steps share this state; as methods they read one line kind each.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        on_bad: OnBad,
+        label_column: int | None,
+        scheme: str,
+        conllu: bool,
+        sentences_as_documents: bool,
+        lang: str | None,
+    ) -> None:
+        self.path, self.on_bad, self.label_column, self.scheme = path, on_bad, label_column, scheme
+        self.conllu, self.sentences_as_documents, self.lang = conllu, sentences_as_documents, lang
+        self.name = stem(path)
+        self.builder: _DocBuilder | None = None
+        self.sentence: _Sentence | None = None
+        self.columns = _Columns(CONLLU_COLUMNS if conllu else None)
+
+    def read_line(self, line: Line) -> Iterator[Document]:
+        """The documents that one line of the file completes (none, mostly)."""
         text = line.text.rstrip("\r\n")
         if line.number == 1:  # no offsets point into a CoNLL file, so a BOM is not content ("\ufeff-DOCSTART-")
             text = text.removeprefix(BOM)
         if line.error is not None:
-            sentence = sentence or _Sentence(line.number)
-            fail(line.error)
-            continue
-        if not text.strip():
-            yield from end_sentence()
-            continue
-        if conllu and text.startswith("#"):
-            match = re.match(r"#\s*newdoc\b(?:\s+id\s*=\s*(.*))?", text)
-            if match:
-                yield from end_document()
-                if not sentences_as_documents:
-                    builder = new_builder(line.number, (match.group(1) or "").strip() or f"{name}:{line.number}")
-            continue
-        tab = conllu or "\t" in text
-        cols = text.split("\t") if tab else [c for c in text.split(" ") if c]
-        if not conllu and cols[0] == "-DOCSTART-":
-            yield from end_document()
-            if not sentences_as_documents:
-                builder = new_builder(line.number, f"{name}:{line.number}")
-            continue
-        sentence = sentence or _Sentence(line.number)
-        error = columns.check(cols, tab, path, line.number, text, label_column)
+            self._fail(line.number, line.error)
+        elif not text.strip():
+            yield from self.end_sentence()
+        elif self.conllu and text.startswith("#"):
+            yield from self._comment(text, line.number)
+        else:
+            tab = self.conllu or "\t" in text
+            cols = text.split("\t") if tab else [c for c in text.split(" ") if c]
+            if not self.conllu and cols[0] == "-DOCSTART-":
+                yield from self._new_document(line.number, f"{self.name}:{line.number}")
+            else:
+                self._token_line(cols, tab, line.number, text)
+
+    def _comment(self, text: str, number: int) -> Iterator[Document]:
+        """A CoNLL-U comment: `# newdoc [id = X]` starts a document, every other comment is skipped."""
+        match = re.match(r"#\s*newdoc\b(?:\s+id\s*=\s*(.*))?", text)
+        if match:
+            yield from self._new_document(number, (match.group(1) or "").strip() or f"{self.name}:{number}")
+
+    def _new_document(self, number: int, doc_id: str) -> Iterator[Document]:
+        """End the current document; the next one starts here (unless every sentence is a document)."""
+        yield from self.end_document()
+        if not self.sentences_as_documents:
+            self.builder = self._new_builder(number, doc_id)
+
+    def _token_line(self, cols: list[str], tab: bool, number: int, text: str) -> None:
+        """Add one token line to the current sentence, or mark the sentence bad (column count, label, tag)."""
+        sentence = self.sentence = self.sentence or _Sentence(number)
+        error = self.columns.check(cols, tab, self.path, number, text, self.label_column)
+        if error is None:
+            if self.conllu:
+                _add_conllu_token(sentence, cols)
+            else:
+                error = _add_token(sentence, cols, self.path, number, self.label_column)
         if error is not None:
-            fail(error)
-            continue
-        if conllu:
-            if cols[0].isdigit():  # skips "3-4" multiword ranges and "8.1" empty nodes
-                sentence.tokens.append(cols[1])
-                sentence.tags.append(("O", None))
-            continue
-        error = _add_token(sentence, cols, path, line.number, label_column)
-        if error is not None:
-            fail(error)
-    yield from end_document()
+            self._fail(number, error)
+
+    def _fail(self, number: int, error: BadInput) -> None:
+        """Mark the current sentence (started here if none is) bad; its first error is the one reported."""
+        self.sentence = self.sentence or _Sentence(number)
+        if self.sentence.error is None:
+            self.sentence.error = error
+
+    def _new_builder(self, line: int, doc_id: str) -> _DocBuilder:
+        return _DocBuilder(self.path, doc_id, line, self.lang, self.scheme)
+
+    def end_sentence(self) -> Iterator[Document]:
+        """Add the finished sentence to its document (a bad one is reported instead); yields a sentence document."""
+        done, self.sentence = self.sentence, None
+        if done is None:
+            return
+        if done.error is not None:
+            self.on_bad(done.error)
+            return
+        if self.builder is None:
+            doc_id = f"{self.name}:{done.line}" if self.sentences_as_documents else self.name
+            self.builder = self._new_builder(done.line, doc_id)
+        self.builder.add(done)
+        if self.sentences_as_documents:
+            yield self.builder.build()
+            self.builder = None
+
+    def end_document(self) -> Iterator[Document]:
+        """The current document, once its last sentence is in (a document without a good sentence yields none)."""
+        yield from self.end_sentence()
+        if self.builder is not None and self.builder.sentences:
+            yield self.builder.build()
+        self.builder = None
+
+
+def _add_conllu_token(sentence: _Sentence, cols: list[str]) -> None:
+    """Append a CoNLL-U word line's FORM (as O); "3-4" multiword ranges and "8.1" empty nodes are skipped."""
+    if cols[0].isdigit():
+        sentence.tokens.append(cols[1])
+        sentence.tags.append(("O", None))
 
 
 def _token_tags(doc: Document, tokens: list[tuple[int, int, int]], scheme: str) -> tuple[list[str], int]:
