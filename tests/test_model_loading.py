@@ -8,7 +8,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-from medadapt.model_loading import load_pretrained
+from medadapt.loading import load_pretrained
 from medadapt.training import param_groups
 from tests.tiny import tiny_bert
 

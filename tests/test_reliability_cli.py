@@ -278,7 +278,7 @@ def test_a_tokenizer_that_does_not_fit_the_model_is_said_before_training(
 def test_load_pretrained_names_a_missing_folder(tmp_path: Path) -> None:
     from transformers import AutoModelForMaskedLM
 
-    from medadapt.model_loading import load_pretrained
+    from medadapt.loading import load_pretrained
 
     with pytest.raises(ModelLoadError, match=r"^no such model folder: .*gone$"):
         load_pretrained(AutoModelForMaskedLM.from_pretrained, str(tmp_path / "gone"))

@@ -1,7 +1,7 @@
 """Load the encoder to adapt: a hub id or local folder, or a fresh model from a config (tests, the demo).
 
-Loading stays the real `from_pretrained` path so a hospital's local mBERT/XLM-R copy works; offline failures are
-turned into a `ModelLoadError` that says what to do instead of a hub traceback.
+Loading stays the real `from_pretrained` path so a hospital's local mBERT/XLM-R copy works, through the one loader
+(`medadapt.loading`), so a failure says the same as everywhere else (a missing folder, the offline machine).
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ import torch
 from transformers import AutoConfig, AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokenizerBase
 
 from medadapt.errors import ModelLoadError
+from medadapt.loading import load_pretrained
 from medadapt.loading import load_tokenizer as _load_tokenizer
-from medadapt.model_loading import load_pretrained
 from medadapt.pretrain.config import ModelSection
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
+    """The one loader's tokenizer, which must have a mask token (masked-language-model training)."""
     return _load_tokenizer(name_or_path, require_mask=True)
 
 
@@ -29,13 +30,7 @@ def load_mlm_model(section: ModelSection, tokenizer: PreTrainedTokenizerBase) ->
         settings.setdefault("pad_token_id", tokenizer.pad_token_id)
         config = AutoConfig.for_model(model_type, **settings)
         return AutoModelForMaskedLM.from_config(config, **attn)
-    try:
-        model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, section.name_or_path, head="warn", **attn)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"cannot load model {section.name_or_path!r}: {exc}. Give a local save_pretrained folder, or run "
-            "where the hub is reachable; `model.from_config` starts a small model from scratch."
-        ) from exc
+    model, _ = load_pretrained(AutoModelForMaskedLM.from_pretrained, section.name_or_path, head="warn", **attn)
     rows = model.get_input_embeddings().weight.shape[0]
     if rows < len(tokenizer):
         raise ModelLoadError(

@@ -64,7 +64,7 @@ def corpus_perplexity(
     from transformers import AutoModelForMaskedLM
 
     from medadapt.errors import ConfigError
-    from medadapt.model_loading import load_pretrained
+    from medadapt.loading import load_pretrained
     from medadapt.pretrain.data import open_packed_corpus, tokenizer_vocab_hash
     from medadapt.pretrain.mlm_head import SparseMLM
     from medadapt.pretrain.model import load_tokenizer

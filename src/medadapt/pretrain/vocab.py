@@ -252,7 +252,7 @@ def _select_rows(model: PreTrainedModel, keep: torch.Tensor) -> None:
 
 
 def load_pair(model_dir: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    from medadapt.model_loading import load_pretrained
+    from medadapt.loading import load_pretrained
     from medadapt.pretrain.model import load_tokenizer
 
     tokenizer = load_tokenizer(model_dir)

@@ -32,10 +32,9 @@ from transformers import AutoModelForTokenClassification
 from medadapt.config import write_resolved_config
 from medadapt.documents import Document
 from medadapt.io import write_documents
-from medadapt.loading import load_failure, load_tokenizer
+from medadapt.loading import LoadSummary, load_pretrained, load_tokenizer
 from medadapt.metrics import evaluate_entities
 from medadapt.metrics.matching import strict_counts
-from medadapt.model_loading import LoadSummary, load_pretrained
 from medadapt.tasks.ner.batches import class_weights, make_collate, predict
 from medadapt.tasks.ner.config import NerConfig
 from medadapt.tasks.ner.data import DataReport, encode_split, input_format, load_split
@@ -47,17 +46,15 @@ from medadapt.training import process_state, train
 
 
 def load_model(name: str, label_map: LabelMap) -> tuple[torch.nn.Module, LoadSummary]:
-    """Encoder + a fresh token-classification head whose config carries the label map; and what was fresh."""
-    try:
-        return load_pretrained(
-            AutoModelForTokenClassification.from_pretrained,
-            name,
-            num_labels=label_map.num_labels,
-            id2label=label_map.id2label,
-            label2id=label_map.label2id,
-        )
-    except (OSError, ValueError) as exc:
-        raise load_failure(name, "model", exc) from exc
+    """Encoder + a fresh token-classification head whose config carries the label map; and what was fresh.
+    The one loader (`medadapt.loading`) says what went wrong when it does not load."""
+    return load_pretrained(
+        AutoModelForTokenClassification.from_pretrained,
+        name,
+        num_labels=label_map.num_labels,
+        id2label=label_map.id2label,
+        label2id=label_map.label2id,
+    )
 
 
 def predict_documents(

@@ -25,9 +25,8 @@ import torch
 
 from medadapt.config import build_config, write_resolved_config
 from medadapt.errors import ConfigError, InputError
-from medadapt.loading import check_model_folder, load_failure, load_tokenizer
+from medadapt.loading import LoadSummary, check_model_folder, load_pretrained, load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
-from medadapt.model_loading import LoadSummary, load_pretrained
 from medadapt.tasks.screening.chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening.config import DATA_FIELDS, ScreeningConfig
 from medadapt.tasks.screening.data import (
@@ -77,14 +76,10 @@ def model_settings(config: ScreeningConfig, space: LabelSpace) -> dict[str, Any]
 
 
 def build_model(config: ScreeningConfig, space: LabelSpace) -> tuple[ChunkPoolingClassifier, LoadSummary]:
-    """The chunk classifier on the pre-trained encoder; and which of its weights start fresh."""
+    """The chunk classifier on the pre-trained encoder; and which of its weights start fresh. The one loader
+    (`medadapt.loading`) says what went wrong when it does not load."""
     settings = model_settings(config, space)
-    try:
-        encoder, loaded = load_pretrained(
-            encoder_class(settings).from_pretrained, config.model, **hf_label_config(space)
-        )
-    except (OSError, ValueError) as exc:
-        raise load_failure(config.model, "model", exc) from exc
+    encoder, loaded = load_pretrained(encoder_class(settings).from_pretrained, config.model, **hf_label_config(space))
     return ChunkPoolingClassifier(encoder, settings), loaded
 
 
