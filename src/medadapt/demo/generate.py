@@ -15,12 +15,13 @@ import json
 import random
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from medadapt.demo.corpora import DOMAINS, corpus
-from medadapt.demo.lexicon import LANGS, load_lexicon
+from medadapt.demo.lexicon import LANGS, LanguageLexicon, load_lexicon
 from medadapt.demo.ner import ner_documents
 from medadapt.demo.screening import DEMO_RECORDS, PREVALENCE, screening_notes
 from medadapt.documents import Document
@@ -124,70 +125,10 @@ def generate_demo_data(
         for lang in LANGS:
             lex = load_lexicon(lang)
             lexicon_sources[lang] = dict(lex.sources)
-            corpus_texts: set[str] = set()
-            for domain in DOMAINS:
-                rel = f"corpora/{domain}/{lang}.jsonl"
-                docs = corpus(domain, lex, _stream(seed, "corpus", domain, lang), spec["corpus_docs"])
-                n = words = 0
-                for record in _write_jsonl(out_dir / rel, map(_corpus_record, docs)):
-                    if domain == "clinical":
-                        corpus_texts.add(record["text"])
-                    n += 1
-                    words += len(record["text"].split())
-                    advance()
-                files[rel] = {
-                    "documents": n,
-                    "words": words,
-                    "format": "jsonl",
-                    "domain": domain,
-                    "lang": lang,
-                }
-                totals["corpus_documents"] += n
-            for split, n_docs in zip(SPLITS, spec["ner"], strict=True):
-                rel = f"ner/{lang}/{split}"
-                labels: Counter[str] = Counter()
-                for doc in ner_documents(lex, _stream(seed, "ner", lang, split), split, n_docs):
-                    if doc.text in corpus_texts:
-                        raise AssertionError(f"NER document {doc.id} duplicates a corpus document")
-                    _write_brat(out_dir / rel, doc)
-                    labels.update(s.label for s in doc.spans)
-                    advance()
-                entities = sum(labels.values())
-                files[rel] = {
-                    "documents": n_docs,
-                    "entities": entities,
-                    "entity_types": dict(sorted(labels.items())),
-                    "format": "brat",
-                    "lang": lang,
-                }
-                totals["ner_documents"] += n_docs
-                totals["ner_entities"] += entities
-            first_patient = 1
-            for split, n_patients in zip(SPLITS, spec["screening"], strict=True):
-                rel = f"screening/{lang}/{split}.jsonl"
-                rng = _stream(seed, "screening", lang, split)
-                notes = screening_notes(lex, rng, split, n_patients, first_patient, DEMO_RECORDS)
-                first_patient += n_patients
-                patients: dict[str, str] = {}
-                n_notes = 0
-                for record in _write_jsonl(out_dir / rel, (note.to_json() for note in notes)):
-                    if record["text"] in corpus_texts:
-                        raise AssertionError(f"screening note {record['id']} duplicates a corpus document")
-                    n_notes += 1
-                    if record["patient_id"] not in patients:
-                        patients[record["patient_id"]] = record["label"]
-                        advance()
-                positives = sum(label == "1" for label in patients.values())
-                files[rel] = {
-                    "documents": n_notes,
-                    "patients": len(patients),
-                    "positive_patients": positives,
-                    "format": "jsonl",
-                    "lang": lang,
-                }
-                totals["screening_notes"] += n_notes
-                totals["screening_patients"] += len(patients)
-                totals["screening_positive_patients"] += positives
+            part = _Part(out_dir, seed, lang, lex, files, totals, advance)
+            corpus_texts = _write_corpora(part, spec["corpus_docs"])
+            _write_ner(part, spec["ner"], corpus_texts)
+            _write_screening(part, spec["screening"], corpus_texts)
     manifest: dict[str, Any] = {
         "synthetic": True,
         "generator": "medadapt.demo",
@@ -203,3 +144,88 @@ def generate_demo_data(
     )
     (out_dir / "README.md").write_text(_readme(seed, size, manifest), encoding="utf-8", newline="\n")
     return manifest
+
+
+@dataclass
+class _Part:
+    """One language's share of the output, and where its counts go (`files`, `totals`: the manifest's)."""
+
+    out_dir: Path
+    seed: int
+    lang: str
+    lex: LanguageLexicon
+    files: dict[str, dict[str, Any]]
+    totals: Counter[str]
+    advance: Callable[[], None]
+
+
+def _write_corpora(part: _Part, n_docs: int) -> set[str]:
+    """The language's pre-training corpora (JSONL per domain); returns the clinical texts, which no task
+    document may repeat."""
+    corpus_texts: set[str] = set()
+    for domain in DOMAINS:
+        rel = f"corpora/{domain}/{part.lang}.jsonl"
+        docs = corpus(domain, part.lex, _stream(part.seed, "corpus", domain, part.lang), n_docs)
+        n = words = 0
+        for record in _write_jsonl(part.out_dir / rel, map(_corpus_record, docs)):
+            if domain == "clinical":
+                corpus_texts.add(record["text"])
+            n += 1
+            words += len(record["text"].split())
+            part.advance()
+        part.files[rel] = {"documents": n, "words": words, "format": "jsonl", "domain": domain, "lang": part.lang}
+        part.totals["corpus_documents"] += n
+    return corpus_texts
+
+
+def _write_ner(part: _Part, sizes: tuple[int, ...], corpus_texts: set[str]) -> None:
+    """The language's NER splits in BRAT, with their entity counts."""
+    for split, n_docs in zip(SPLITS, sizes, strict=True):
+        rel = f"ner/{part.lang}/{split}"
+        labels: Counter[str] = Counter()
+        for doc in ner_documents(part.lex, _stream(part.seed, "ner", part.lang, split), split, n_docs):
+            if doc.text in corpus_texts:
+                raise AssertionError(f"NER document {doc.id} duplicates a corpus document")
+            _write_brat(part.out_dir / rel, doc)
+            labels.update(s.label for s in doc.spans)
+            part.advance()
+        entities = sum(labels.values())
+        part.files[rel] = {
+            "documents": n_docs,
+            "entities": entities,
+            "entity_types": dict(sorted(labels.items())),
+            "format": "brat",
+            "lang": part.lang,
+        }
+        part.totals["ner_documents"] += n_docs
+        part.totals["ner_entities"] += entities
+
+
+def _write_screening(part: _Part, sizes: tuple[int, ...], corpus_texts: set[str]) -> None:
+    """The language's screening splits in JSONL (patient ids run on across splits), with their patient counts."""
+    first_patient = 1
+    for split, n_patients in zip(SPLITS, sizes, strict=True):
+        rel = f"screening/{part.lang}/{split}.jsonl"
+        rng = _stream(part.seed, "screening", part.lang, split)
+        notes = screening_notes(part.lex, rng, split, n_patients, first_patient, DEMO_RECORDS)
+        first_patient += n_patients
+        patients: dict[str, str] = {}
+        n_notes = 0
+        for record in _write_jsonl(part.out_dir / rel, (note.to_json() for note in notes)):
+            if record["text"] in corpus_texts:
+                raise AssertionError(f"screening note {record['id']} duplicates a corpus document")
+            n_notes += 1
+            if record["patient_id"] not in patients:
+                patients[record["patient_id"]] = record["label"]
+                part.advance()
+        positives = sum(label == "1" for label in patients.values())
+        part.files[rel] = {
+            "documents": n_notes,
+            "patients": len(patients),
+            "positive_patients": positives,
+            "format": "jsonl",
+            "lang": part.lang,
+        }
+        part.totals["screening_notes"] += n_notes
+        part.totals["screening_patients"] += len(patients)
+        part.totals["screening_positive_patients"] += positives
