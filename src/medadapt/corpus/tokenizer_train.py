@@ -102,8 +102,7 @@ def train_tokenizer(
 
     With `skip_bad`, unreadable inputs are counted in `report` (pass one to print its summary afterwards).
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import normalizers
 
     if vocab_size < len(SPECIAL_TOKENS) + 10:
         raise ConfigError(f"vocab_size {vocab_size} is too small (need at least {len(SPECIAL_TOKENS) + 10})")
@@ -114,26 +113,67 @@ def train_tokenizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=lowercase, lowercase=lowercase
     )
     report = report if report is not None else BadInputReport()
+
+    def read(counted: BadInputReport) -> Iterator[str]:
+        return _texts(inputs, fmt, one_per_line, skip_bad, counted, show_progress)
+
     if model_type == "wordpiece":
-        passes = [0]
-
-        def texts() -> Iterator[str]:
-            passes[0] += 1  # bad inputs are counted on the first pass only
-            counted = report if passes[0] == 1 else BadInputReport()
-            return _texts(inputs, fmt, one_per_line, skip_bad, counted, show_progress)
-
+        texts = _counted_once(read, report)
         tok = train_wordpiece(
             texts, normalizer, vocab_size=vocab_size, min_frequency=min_frequency, show_progress=show_progress
         )
     else:
-        tok = Tokenizer(models.Unigram())
-        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.BertPreTokenizer(), pre_tokenizers.Metaspace()])
-        tok.decoder = decoders.Metaspace()
-        tok.normalizer = normalizer
-        trainer = trainers.UnigramTrainer(
-            vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="[UNK]", show_progress=show_progress
-        )
-        tok.train_from_iterator(_texts(inputs, fmt, one_per_line, skip_bad, report, show_progress), trainer=trainer)
+        tok = _train_unigram(read(report), normalizer, vocab_size=vocab_size, show_progress=show_progress)
+    out = _save(tok, Path(out), model_max_length)
+    settings = {
+        "inputs": list(inputs),
+        "vocab_size": vocab_size,
+        "type": model_type,
+        "lowercase": lowercase,
+        "min_frequency": min_frequency,
+        "model_max_length": model_max_length,
+        "bad_inputs_skipped": report.count,
+        "final_vocab_size": tok.get_vocab_size(),
+    }
+    write_resolved_config(out, settings, files, name=TRAIN_CONFIG_NAME)
+    return out
+
+
+def _counted_once(
+    read: Callable[[BadInputReport], Iterator[str]], report: BadInputReport
+) -> Callable[[], Iterator[str]]:
+    """The texts for a trainer that reads them more than once; bad inputs are counted in `report` on the first
+    pass only, so a skipped file is one skip, not one per pass."""
+    passes = 0
+
+    def texts() -> Iterator[str]:
+        nonlocal passes
+        passes += 1
+        return read(report if passes == 1 else BadInputReport())
+
+    return texts
+
+
+def _train_unigram(texts: Iterator[str], normalizer: Any, *, vocab_size: int, show_progress: bool) -> Any:
+    """A Unigram `tokenizers.Tokenizer` (Metaspace after the BERT pre-tokenizer); the post-processor is the caller's."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.BertPreTokenizer(), pre_tokenizers.Metaspace()])
+    tok.decoder = decoders.Metaspace()
+    tok.normalizer = normalizer
+    trainer = trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, unk_token="[UNK]", show_progress=show_progress
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return tok
+
+
+def _save(tok: Any, out: Path, model_max_length: int) -> Path:
+    """Add the `[CLS] … [SEP]` post-processor and save `tok` as a transformers fast-tokenizer folder at `out`."""
+    from tokenizers import processors
+    from transformers import PreTrainedTokenizerFast
+
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -149,18 +189,6 @@ def train_tokenizer(
         mask_token="[MASK]",
         model_max_length=model_max_length,
     )
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     wrapped.save_pretrained(str(out))
-    settings = {
-        "inputs": list(inputs),
-        "vocab_size": vocab_size,
-        "type": model_type,
-        "lowercase": lowercase,
-        "min_frequency": min_frequency,
-        "model_max_length": model_max_length,
-        "bad_inputs_skipped": report.count,
-        "final_vocab_size": tok.get_vocab_size(),
-    }
-    write_resolved_config(out, settings, files, name=TRAIN_CONFIG_NAME)
     return out
