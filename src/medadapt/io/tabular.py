@@ -13,6 +13,7 @@ import csv
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from medadapt.documents import Document
 from medadapt.io.fields import Fields, record_to_document
@@ -43,7 +44,7 @@ def read_table(
     label_column: int | str | None = None,
 ) -> Iterator[Document]:
     """Stream one document per record; bad records go to `on_bad`, a header without the text column raises."""
-    pending: list[BadInput] = []
+    pending: list[BadInput] = []  # invalid UTF-8 in the lines of the record being parsed
 
     def feed() -> Iterator[str]:
         for line in iter_lines(path):
@@ -52,25 +53,11 @@ def read_table(
             yield line.text.lstrip(BOM) if line.number == 1 else line.text
 
     reader = csv.reader(feed(), delimiter=delimiter, strict=True)
-    name = stem(path)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
+    header = _read_header(reader, pending, path)
+    if header is None:
         return
-    except csv.Error as exc:
-        raise BadInput(path, "malformed CSV", str(exc), line=reader.line_num) from None
-    if pending:
-        raise pending[0]
-    fields = _label_field(fields, header, label_column, path)
-    if fields.text not in header:
-        raise BadInput(
-            path,
-            "missing text column",
-            f"header has no {fields.text!r} column (columns: {', '.join(header)}); set text_field",
-            line=1,
-        )
-    if len(set(header)) != len(header):
-        raise BadInput(path, "malformed CSV", "duplicate column names in the header", line=1)
+    fields = _checked_fields(fields, header, label_column, path)
+    name = stem(path)
     while True:
         start = reader.line_num + 1
         pending.clear()
@@ -84,30 +71,63 @@ def read_table(
         if pending:
             on_bad(pending[0])
             continue
-        if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
-            continue
-        if len(row) != len(header):
-            on_bad(
-                BadInput(
-                    path,
-                    "wrong number of columns",
-                    f"record has {len(row)} fields, header has {len(header)}",
-                    line=start,
-                )
-            )
-            continue
-        try:
-            doc = record_to_document(
-                dict(zip(header, row, strict=True)),
-                fields,
-                path=path,
-                line=start,
-                default_id=f"{name}:{start}",
-                lang=lang,
-            )
-        except BadInput as exc:
-            on_bad(exc)
-            continue
-        doc.meta["source"] = str(path)
-        doc.meta["line"] = start
-        yield doc
+        doc = _record(row, header, fields, path, start, f"{name}:{start}", lang, on_bad)
+        if doc is not None:
+            yield doc
+
+
+def _read_header(reader: Any, pending: list[BadInput], path: Path) -> list[str] | None:
+    """The column names (None for an empty file); a header that does not parse is a file-level error."""
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise BadInput(path, "malformed CSV", str(exc), line=reader.line_num) from None
+    if pending:
+        raise pending[0]
+    return header
+
+
+def _checked_fields(fields: Fields, header: list[str], label_column: int | str | None, path: Path) -> Fields:
+    """`fields` with the label column resolved; the header must hold the text column, each name once."""
+    fields = _label_field(fields, header, label_column, path)
+    if fields.text not in header:
+        raise BadInput(
+            path,
+            "missing text column",
+            f"header has no {fields.text!r} column (columns: {', '.join(header)}); set text_field",
+            line=1,
+        )
+    if len(set(header)) != len(header):
+        raise BadInput(path, "malformed CSV", "duplicate column names in the header", line=1)
+    return fields
+
+
+def _record(
+    row: list[str],
+    header: list[str],
+    fields: Fields,
+    path: Path,
+    start: int,
+    default_id: str,
+    lang: str | None,
+    on_bad: OnBad,
+) -> Document | None:
+    """The document of one record starting on line `start`; None for a blank line or a bad record (reported)."""
+    if not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
+        return None
+    if len(row) != len(header):
+        detail = f"record has {len(row)} fields, header has {len(header)}"
+        on_bad(BadInput(path, "wrong number of columns", detail, line=start))
+        return None
+    try:
+        doc = record_to_document(
+            dict(zip(header, row, strict=True)), fields, path=path, line=start, default_id=default_id, lang=lang
+        )
+    except BadInput as exc:
+        on_bad(exc)
+        return None
+    doc.meta["source"] = str(path)
+    doc.meta["line"] = start
+    return doc
