@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -148,6 +149,34 @@ def test_resume_after_sigkill_equals_uninterrupted_run(corpora, tmp_path: Path) 
     assert sorted(got) == sorted(expected)
     for step in range(killed_at, 41):
         assert got[step] == pytest.approx(expected[step], abs=1e-5), f"step {step}"
+
+
+def test_a_checkpoint_from_a_config_with_the_old_key_names_resumes_exactly_under_the_new_ones(
+    corpora, tmp_path: Path
+) -> None:
+    """Configs said `per_device_batch_size` before the training vocabulary was unified (now `batch_size`). A run
+    checkpointed under the old name resumes, without --force, under the new one and continues it to the step:
+    the fingerprint stores derived, name-independent settings (global batch, `training.learning_rate`, ...) and the
+    optimizer state keeps its group order (body before head, decayed before not)."""
+    out = tmp_path / "run"
+    old = _config(corpora, out, max_steps=16, log_every=1)
+    assert "per_device_batch_size" in old["training"]
+    pretrain(PretrainConfig.model_validate(old), show_progress=False)
+    expected = _losses(out)
+    saved = json.loads((out / "checkpoints" / "checkpoint-8" / "state.json").read_text())["fingerprint"]
+    for later in ("checkpoint-12", "checkpoint-16"):  # as if killed after step 8
+        shutil.rmtree(out / "checkpoints" / later)
+    training = {("batch_size" if k == "per_device_batch_size" else k): v for k, v in old["training"].items()}
+    new = PretrainConfig.model_validate(old | {"training": training})
+    pretrain(new, resume=True, show_progress=False)
+    got = _losses(out)
+    assert sorted(got) == sorted(expected)
+    for step in range(9, 17):
+        assert got[step] == pytest.approx(expected[step], abs=1e-6), f"step {step}"
+    assert saved["global_batch_size"] == 4 * 2 and saved["training.learning_rate"] == 1e-3
+    assert not any(
+        r.get("event") == "forced_resume" for r in map(json.loads, (out / "log.jsonl").read_text().splitlines())
+    )
 
 
 def test_two_processes_match_one_at_the_same_global_batch(corpora, tmp_path: Path) -> None:

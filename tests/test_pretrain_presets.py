@@ -18,7 +18,7 @@ PAPER = sorted(p for p in (ROOT / "configs" / "paper").glob("*.yaml") if p.name 
 def test_paper_presets_are_valid(path: Path) -> None:
     cfg = load_config(PretrainConfig, path)
     assert cfg.model.name_or_path == "bert-base-multilingual-cased"
-    assert cfg.training.per_device_batch_size * cfg.training.gradient_accumulation == 256
+    assert cfg.training.batch_size * cfg.training.gradient_accumulation == 256
 
 
 def test_paper_presets_cover_domain_by_language_design() -> None:

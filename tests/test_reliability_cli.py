@@ -158,7 +158,7 @@ def test_resume_refuses_finished_seeds_run_with_other_settings(
     capsys.readouterr()
     assert main(_ner(ner_setup[0], out, "--seeds", "1,2", "--resume", "--set", "training.lr=0.01")) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert f"{out / 'seed-1'} was run with other settings (training.lr: 5e-05 -> 0.01)" in line
+    assert f"{out / 'seed-1'} was run with other settings (training.learning_rate: 5e-05 -> 0.01)" in line
     assert "--overwrite" in line
     assert _snapshot(out) == before
 

@@ -10,25 +10,47 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import logging
 import platform
 import subprocess
-from collections.abc import Iterable, Sequence
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from medadapt import __version__
 from medadapt.errors import ConfigError
 
 RESOLVED_CONFIG_NAME = "resolved_config.yaml"
+logger = logging.getLogger("medadapt.config")
+_SAID: set[tuple[str, str]] = set()  # renamed keys already reported in this process (a study builds many configs)
 
 
 class StrictModel(BaseModel):
-    """Base for every config section: unknown keys are errors, values are validated on assignment too."""
+    """Base for every config section: unknown keys are errors, values are validated on assignment too.
+
+    `renamed` maps a key's old name to its new one. Why: a setting renamed for clarity must not break the configs
+    (and `--set` overrides, and recorded runs) that say the old name. The old name loads as the new one; giving
+    both is an error (which one would win is a guess); `build_config` says once per key where an old name was
+    read. One mechanism for every section: a section declares its renames, nothing else.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    renamed: ClassVar[Mapping[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_old_names(cls, data: Any) -> Any:
+        if not cls.renamed or not isinstance(data, dict):
+            return data
+        for old, new in cls.renamed.items():
+            if old in data and new in data:
+                raise ValueError(f"`{old}` is the old name of `{new}` and both are given; keep only `{new}`")
+        return {cls.renamed.get(key, key): value for key, value in data.items()}
 
 
 C = TypeVar("C", bound=BaseModel)
@@ -96,8 +118,44 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _values(annotation: Any, value: Any, path: str) -> list[tuple[type[StrictModel], Any, str]]:
+    """The config sections inside one field's value, with their key paths: the field's type says where they are
+    (`X`, `X | None`, `list[X]`, `dict[str, X]`)."""
+    if isinstance(annotation, type) and issubclass(annotation, StrictModel):
+        return [(annotation, value, path)] if isinstance(value, dict) else []
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and args and isinstance(value, list):
+        return [found for i, item in enumerate(value) for found in _values(args[0], item, f"{path}.{i}")]
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        return [found for key, item in value.items() for found in _values(args[1], item, f"{path}.{key}")]
+    if isinstance(annotation, types.UnionType) or origin is typing.Union:
+        return [found for arg in args for found in _values(arg, value, path)]
+    return []
+
+
+def old_names(cls: type[BaseModel], data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """(old key path, new key path) for every renamed key (`StrictModel.renamed`) that `data` uses."""
+    if not isinstance(data, dict):
+        return []
+    renamed = cls.renamed if issubclass(cls, StrictModel) else {}
+    found = [(f"{prefix}{old}", f"{prefix}{new}") for old, new in renamed.items() if old in data]
+    for name, info in cls.model_fields.items():
+        for section, value, path in _values(info.annotation, data.get(name), f"{prefix}{name}"):
+            found += old_names(section, value, f"{path}.")
+    return found
+
+
+def _say_old_names(cls: type[BaseModel], data: dict[str, Any], source: str) -> None:
+    for old, new in old_names(cls, data):
+        if (old, new) not in _SAID:
+            _SAID.add((old, new))
+            logger.warning("%s: `%s` is the old name of `%s`; read as `%s` (rename it)", source, old, new, new)
+
+
 def build_config(cls: type[C], data: dict[str, Any], *, source: str = "config") -> C:
-    """Validate `data` into `cls`, turning pydantic's report into one readable ConfigError."""
+    """Validate `data` into `cls`, turning pydantic's report into one readable ConfigError; old key names are
+    read as their new ones, with a one-line note each (see `StrictModel.renamed`)."""
+    _say_old_names(cls, data, source)
     try:
         return cls.model_validate(data)
     except ValidationError as exc:

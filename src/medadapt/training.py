@@ -5,7 +5,9 @@ function, an `evaluate_fn(model) -> metrics` and optionally a `loss_fn(logits, l
 and the loop supplies the rest: Accelerate (one CPU, one GPU, DDP under `accelerate launch`), AdamW with linear
 warm-up/decay, gradient clipping, per-epoch evaluation, early stopping on one metric, the best model saved with
 `save_pretrained` (plus tokenizer) in `out_dir/best-model`, `log.jsonl`, a progress bar and Ctrl-C handling
-(finish the step, keep the best model, stop). Nothing here imports a task.
+(finish the step, keep the best model, stop). Nothing here imports a task. The shell around the loop (precision,
+the Accelerator, the log writer, the atomic save, parameter groups) is `medadapt.training_shell`, shared with
+pre-training.
 
 Batches: examples are shuffled with a generator seeded by (seed, epoch), cut into pools of 50 batches, sorted by
 length inside each pool, batched, and the batch order shuffled again — windows of similar length share a batch
@@ -18,38 +20,66 @@ the same early-stopping decision without communication.
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
-from accelerate import Accelerator, PartialState
+from accelerate import Accelerator
 from accelerate.utils import set_seed
 from pydantic import Field
-from rich.progress import TextColumn
+from rich.progress import Progress, TaskID, TextColumn
 from transformers import get_scheduler
 
 from medadapt.config import StrictModel
 from medadapt.errors import ConfigError
 from medadapt.interrupt import StopRequest
 from medadapt.progress import make_progress
+from medadapt.training_shell import (
+    LOG_NAME,
+    JsonlLog,
+    head_parameter_ids,
+    make_accelerator,
+    param_groups,
+    process_state,
+    save_pretrained_atomically,
+)
+
+# re-exported: tasks and tests import these from the fine-tuning loop
+__all__ = [
+    "TrainResult",
+    "TrainingSection",
+    "enable_checkpointing",
+    "head_parameter_ids",
+    "length_grouped_batches",
+    "param_groups",
+    "process_state",
+    "train",
+]
 
 POOL = 50  # batches per length-sorting pool
 
 
 class TrainingSection(StrictModel):
-    """Optimisation settings shared by every fine-tuning task (the `training:` section of a task config)."""
+    """Optimisation settings shared by every fine-tuning task (the `training:` section of a task config).
+
+    Names are those of pre-training's `training:` section wherever the setting is the same (one vocabulary):
+    `learning_rate` (the Hugging Face name, and the one pre-training checkpoints already record), its head's
+    `head_learning_rate`, and `batch_size` — per process, as in every loop here: under DDP the global batch is
+    batch_size × processes. The old names `lr` and `head_lr` still load (`StrictModel.renamed`).
+    """
+
+    renamed: ClassVar[dict[str, str]] = {"lr": "learning_rate", "head_lr": "head_learning_rate"}
 
     epochs: int = Field(3, ge=1)
     batch_size: int = Field(16, ge=1)  # per process: under DDP the global batch is batch_size × processes
     eval_batch_size: int = Field(32, ge=1)
-    lr: float = Field(5e-5, gt=0)
-    head_lr: float | None = Field(None, gt=0)  # the task head's rate (default: lr); see head_parameter_ids
+    learning_rate: float = Field(5e-5, gt=0)
+    # the task head's rate (default: learning_rate); see training_shell.head_parameter_ids
+    head_learning_rate: float | None = Field(None, gt=0)
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, le=1)
     max_grad_norm: float | None = Field(1.0, gt=0)
@@ -94,12 +124,6 @@ def length_grouped_batches(
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
-def process_state() -> PartialState:
-    """This process's place in the run (main or not, device). Tasks must use this, not a bare `PartialState()`:
-    the first state created wins, and on CPU only `cpu=True` lets Accelerate join torchrun's gloo group."""
-    return PartialState(cpu=not torch.cuda.is_available())
-
-
 def enable_checkpointing(model: torch.nn.Module) -> None:
     """Activation (gradient) checkpointing under its transformers 5 name, or the 4.x one."""
     for name in ("activation_checkpointing_enable", "gradient_checkpointing_enable"):
@@ -110,61 +134,137 @@ def enable_checkpointing(model: torch.nn.Module) -> None:
     raise ConfigError(f"training.gradient_checkpointing: {type(model).__name__} does not support it")
 
 
-def _precision(setting: str) -> str:
-    if setting == "fp32" or (setting == "auto" and not torch.cuda.is_available()):
-        return "no"
-    if setting == "auto":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return setting
+@dataclass
+class _Run:
+    """One fine-tuning run's moving parts, as set up by `_set_up`."""
+
+    accelerator: Accelerator
+    wrapped: torch.nn.Module  # the model as Accelerate prepared it (DDP-wrapped under several processes)
+    optimizer: Any
+    scheduler: Any
+    lengths: list[int]
+    steps_per_epoch: int
+    log: JsonlLog
 
 
-def head_parameter_ids(model: torch.nn.Module) -> set[int]:
-    """The ids of the parameters outside the pre-trained body: the freshly initialised task head (a
-    `...ForTokenClassification`'s classifier, a screening model's pooling scorers).
-
-    Why a separate rate: a fresh head on a small task learns slowly at an encoder's fine-tuning rate (1e-5 -
-    1e-4), and until it points somewhere the encoder gets little useful gradient — the long loss plateau measured
-    on screening (BENCHMARKS.md). The body is found as the first `PreTrainedModel` inside `model` whose
-    `base_model` is a proper submodule, so wrappers around a transformers model work too.
-    """
-    from transformers import PreTrainedModel
-
-    for module in model.modules():
-        if isinstance(module, PreTrainedModel) and module.base_model is not module:
-            body = {id(p) for p in module.base_model.parameters()}
-            return {id(p) for p in model.parameters() if id(p) not in body}
-    raise ConfigError(
-        f"training.head_lr: {type(model).__name__} has no transformers model with a separate head inside, "
-        "so there is no head to give its own learning rate"
-    )
-
-
-def param_groups(
+def _set_up(
     model: torch.nn.Module,
-    weight_decay: float,
-    lr: float,
-    head_lr: float | None = None,
-    fresh: Collection[torch.nn.Parameter] = (),
-) -> list[dict[str, Any]]:
-    """No weight decay on biases and normalisation weights (the BERT recipe); the head at `head_lr` if given.
+    examples: Sequence[dict[str, Any]],
+    settings: TrainingSection,
+    out_dir: Path,
+    seed: int,
+    fresh: Collection[torch.nn.Parameter],
+    history: list[dict[str, Any]],
+) -> _Run:
+    """Accelerator, seed, output folder and log, AdamW over `param_groups` with the linear schedule."""
+    accelerator = make_accelerator(settings.precision)
+    set_seed(seed)
+    main = accelerator.is_main_process
+    log = JsonlLog(out_dir / LOG_NAME, main=main, history=history)
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    log.start()
+    world = accelerator.num_processes
+    steps_per_epoch = math.ceil(len(examples) / settings.batch_size) // world
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(examples)} training examples are too few for {world} processes")
+    total = steps_per_epoch * settings.epochs
+    if settings.gradient_checkpointing:
+        enable_checkpointing(model)
+    groups = param_groups(model, settings.weight_decay, settings.learning_rate, settings.head_learning_rate, fresh)
+    optimizer = torch.optim.AdamW(groups, lr=settings.learning_rate)
+    scheduler = get_scheduler("linear", optimizer, int(settings.warmup_ratio * total), total)
+    wrapped, optimizer = accelerator.prepare(model, optimizer)
+    lengths = [len(e["input_ids"]) for e in examples]
+    return _Run(accelerator, wrapped, optimizer, scheduler, lengths, steps_per_epoch, log)
 
-    `fresh`: parameters inside the body that the checkpoint lacked (a sequence classifier's pooler on a
-    masked-LM save, from `LoadSummary.fresh_head_parameters`); they start as random as the head and get its rate.
 
-    Shared by fine-tuning and pre-training. The group order (body before head, decayed before not) is part of
-    every pre-training checkpoint — the optimizer state is stored per group position — so it must not change.
-    Tied weights (embeddings and MLM decoder) appear once: `named_parameters` skips repeats.
-    """
-    head = head_parameter_ids(model) | {id(p) for p in fresh} if head_lr is not None else set()
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            decays = not (param.ndim < 2 or "norm" in name.lower())
-            groups.setdefault((id(param) in head, not decays), []).append(param)
-    return [
-        {"params": params, "weight_decay": 0.0 if no_decay else weight_decay, "lr": head_lr if in_head else lr}
-        for (in_head, no_decay), params in sorted(groups.items())
-    ]
+def _one_epoch(
+    run: _Run,
+    epoch: int,
+    seed: int,
+    examples: Sequence[dict[str, Any]],
+    collate: Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+    settings: TrainingSection,
+    result: TrainResult,
+    progress: tuple[Progress, TaskID],
+    stop: StopRequest,
+) -> float:
+    """Train one epoch (or up to a requested stop); returns the mean training loss over all processes."""
+    accelerator, wrapped, world = run.accelerator, run.wrapped, run.accelerator.num_processes
+    wrapped.train()
+    batches = length_grouped_batches(
+        run.lengths, settings.batch_size, seed * 1000 + epoch, group=settings.group_by_length
+    )
+    batches = batches[: run.steps_per_epoch * world][accelerator.process_index :: world]
+    loss_sum, done = torch.zeros((), device=accelerator.device), 0
+    for indices in batches:
+        batch = {k: v.to(accelerator.device) for k, v in collate([examples[i] for i in indices]).items()}
+        with accelerator.autocast():
+            if loss_fn is None:
+                loss = wrapped(**batch).loss
+            else:
+                labels = batch.pop("labels")
+                loss = loss_fn(wrapped(**batch).logits.float(), labels)
+        accelerator.backward(loss)
+        if settings.max_grad_norm:
+            accelerator.clip_grad_norm_(wrapped.parameters(), settings.max_grad_norm)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad(set_to_none=True)
+        result.steps += 1
+        done += 1
+        loss_sum = loss_sum + loss.detach().float()
+        progress[0].update(progress[1], advance=1, loss=float(loss.detach()))
+        if stop.requested:
+            break
+    return float(accelerator.reduce(loss_sum, "mean")) / max(done, 1)
+
+
+def _evaluate_and_keep(
+    run: _Run,
+    epoch: int,
+    loss: float,
+    started: float,
+    evaluate_fn: Callable[[torch.nn.Module], dict[str, Any]],
+    metric: str,
+    tokenizer: Any,
+    result: TrainResult,
+    progress: tuple[Progress, TaskID],
+) -> None:
+    """Evaluate on dev, log the epoch, and save the model as the best one when `metric` improved."""
+    unwrapped = run.accelerator.unwrap_model(run.wrapped)
+    unwrapped.eval()
+    with torch.no_grad():
+        dev = evaluate_fn(unwrapped)
+    score = float(dev[metric])
+    improved = score > result.best_metric
+    run.log.write(
+        {
+            "epoch": epoch,
+            "step": result.steps,
+            "loss": loss,
+            "lr": run.scheduler.get_last_lr()[0],
+            "seconds": round(time.perf_counter() - started, 3),
+            "dev": dev,
+            "best": improved,
+        }
+    )
+    progress[0].update(progress[1], dev=f"{metric} {score:.4f}")
+    result.epochs_run = epoch
+    if improved:
+        result.best_metric, result.best_epoch = score, epoch
+        _save(run.accelerator, unwrapped, tokenizer, result.best_dir)
+
+
+def _patience_ran_out(run: _Run, epoch: int, patience: int | None, result: TrainResult) -> bool:
+    """Early stopping: `patience` epochs since the best one; logged, and marked on `result`."""
+    if patience is None or epoch - result.best_epoch < patience:
+        return False
+    result.stopped_early = True
+    run.log.write({"epoch": epoch, "event": "early_stop", "best_epoch": result.best_epoch})
+    return True
 
 
 def train(
@@ -190,111 +290,31 @@ def train(
     """
     out_dir = Path(out_dir)
     seed = settings.seed if seed is None else seed
-    process_state()  # the shared state, created with the CPU flag (see process_state)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=_precision(settings.precision))
-    set_seed(seed)
-    main = accelerator.is_main_process
-    best_dir = out_dir / "best-model"
-    if main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "log.jsonl").write_text("")
-    world, rank = accelerator.num_processes, accelerator.process_index
-    lengths = [len(e["input_ids"]) for e in examples]
-    steps_per_epoch = math.ceil(len(examples) / settings.batch_size) // world
-    if steps_per_epoch == 0:
-        raise ValueError(f"{len(examples)} training examples are too few for {world} processes")
-    total = steps_per_epoch * settings.epochs
-    if settings.gradient_checkpointing:
-        enable_checkpointing(model)
-    groups = param_groups(model, settings.weight_decay, settings.lr, settings.head_lr, fresh)
-    optimizer = torch.optim.AdamW(groups, lr=settings.lr)
-    scheduler = get_scheduler("linear", optimizer, int(settings.warmup_ratio * total), total)
-    wrapped, optimizer = accelerator.prepare(model, optimizer)
-    result = TrainResult(best_metric=-math.inf, best_epoch=0, epochs_run=0, steps=0, best_dir=best_dir)
-
-    def log(record: dict[str, Any]) -> None:
-        result.history.append(record)
-        if main:
-            with open(out_dir / "log.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record) + "\n")
-
+    result = TrainResult(best_metric=-math.inf, best_epoch=0, epochs_run=0, steps=0, best_dir=out_dir / "best-model")
+    run = _set_up(model, examples, settings, out_dir, seed, fresh, result.history)
     loss_col = TextColumn("loss {task.fields[loss]:.4f}  dev {task.fields[dev]}")
-    bar_off = not (show_progress and main)
     with (
         StopRequest("finishing this step; the best model so far is kept") as stop,
-        make_progress(loss_col, disable=bar_off) as bar,
+        make_progress(loss_col, disable=not (show_progress and run.accelerator.is_main_process)) as bar,
     ):
-        task = bar.add_task("fine-tuning", total=total, loss=0.0, dev="-")
+        progress = (bar, bar.add_task("fine-tuning", total=run.steps_per_epoch * settings.epochs, loss=0.0, dev="-"))
         for epoch in range(1, settings.epochs + 1):
-            wrapped.train()
-            batches = length_grouped_batches(
-                lengths, settings.batch_size, seed * 1000 + epoch, group=settings.group_by_length
-            )
-            batches = batches[: steps_per_epoch * world][rank::world]
-            started, loss_sum, done = time.perf_counter(), torch.zeros((), device=accelerator.device), 0
-            for indices in batches:
-                batch = {k: v.to(accelerator.device) for k, v in collate([examples[i] for i in indices]).items()}
-                with accelerator.autocast():
-                    if loss_fn is None:
-                        loss = wrapped(**batch).loss
-                    else:
-                        labels = batch.pop("labels")
-                        loss = loss_fn(wrapped(**batch).logits.float(), labels)
-                accelerator.backward(loss)
-                if settings.max_grad_norm:
-                    accelerator.clip_grad_norm_(wrapped.parameters(), settings.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                result.steps += 1
-                done += 1
-                loss_sum = loss_sum + loss.detach().float()
-                bar.update(task, advance=1, loss=float(loss.detach()))
-                if stop.requested:
-                    break
-            unwrapped = accelerator.unwrap_model(wrapped)
-            unwrapped.eval()
-            with torch.no_grad():
-                dev = evaluate_fn(unwrapped)
-            score = float(dev[metric])
-            improved = score > result.best_metric
-            record = {
-                "epoch": epoch,
-                "step": result.steps,
-                "loss": float(accelerator.reduce(loss_sum, "mean")) / max(done, 1),
-                "lr": scheduler.get_last_lr()[0],
-                "seconds": round(time.perf_counter() - started, 3),
-                "dev": dev,
-                "best": improved,
-            }
-            log(record)
-            bar.update(task, dev=f"{metric} {score:.4f}")
-            result.epochs_run = epoch
-            if improved:
-                result.best_metric, result.best_epoch = score, epoch
-                _save(accelerator, unwrapped, tokenizer, best_dir)
+            started = time.perf_counter()
+            loss = _one_epoch(run, epoch, seed, examples, collate, loss_fn, settings, result, progress, stop)
+            _evaluate_and_keep(run, epoch, loss, started, evaluate_fn, metric, tokenizer, result, progress)
             if stop.requested:
                 result.interrupted = True
                 break
-            patience = settings.early_stopping_patience
-            if patience is not None and epoch - result.best_epoch >= patience:
-                result.stopped_early = True
-                log({"epoch": epoch, "event": "early_stop", "best_epoch": result.best_epoch})
+            if _patience_ran_out(run, epoch, settings.early_stopping_patience, result):
                 break
     if result.best_epoch == 0:  # the metric was never a number (NaN): keep the last model rather than none
-        _save(accelerator, accelerator.unwrap_model(wrapped), tokenizer, best_dir)
-    accelerator.wait_for_everyone()
+        _save(run.accelerator, run.accelerator.unwrap_model(run.wrapped), tokenizer, result.best_dir)
+    run.accelerator.wait_for_everyone()
     return result
 
 
 def _save(accelerator: Accelerator, model: torch.nn.Module, tokenizer: Any, target: Path) -> None:
-    """`save_pretrained` (safetensors) into a temp folder, renamed into place: a crash never leaves half a model."""
+    """The model (and tokenizer) saved atomically by the main process; every process waits for it."""
     if accelerator.is_main_process:
-        tmp = target.with_name(f".tmp-{target.name}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(tmp, safe_serialization=True)  # type: ignore[attr-defined]
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
+        save_pretrained_atomically(model, tokenizer, target)
     accelerator.wait_for_everyone()

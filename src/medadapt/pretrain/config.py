@@ -7,7 +7,7 @@ decay 0.01, gradient clipping at 1.0.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -42,7 +42,16 @@ class MaskingSection(StrictModel):
 
 
 class TrainingSection(StrictModel):
-    per_device_batch_size: int = Field(16, ge=1)
+    """Optimisation settings of pre-training, named as fine-tuning's `training:` section wherever the setting is
+    the same (`medadapt.training.TrainingSection`): `learning_rate`, and `batch_size` blocks per process and
+    micro-step (the global batch is batch_size × gradient_accumulation × processes). Why `batch_size` over
+    `per_device_batch_size`: on CPU under torchrun a "device" is a process, and every other batch setting in
+    medadapt is a plain `batch_size`. The old name still loads (`StrictModel.renamed`).
+    """
+
+    renamed: ClassVar[dict[str, str]] = {"per_device_batch_size": "batch_size"}
+
+    batch_size: int = Field(16, ge=1)
     gradient_accumulation: int = Field(1, ge=1)
     max_steps: int = Field(1000, ge=1)
     learning_rate: float = Field(5e-5, gt=0)

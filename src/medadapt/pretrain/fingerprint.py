@@ -51,7 +51,7 @@ def run_fingerprint(
         "tokenizer_vocab_hash": tokenizer_hash,
         "corpora": corpus_hashes,
         "corpus_weights": [c.weight for c in config.corpora],
-        "global_batch_size": train.per_device_batch_size * train.gradient_accumulation * world_size,
+        "global_batch_size": train.batch_size * train.gradient_accumulation * world_size,
         "block_size_and_masking": _digest(config.masking.model_dump()),
         "seed": train.seed,
     }

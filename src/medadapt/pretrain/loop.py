@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator
 from accelerate.utils import DistributedType, set_seed
 from rich.markup import escape
 from rich.progress import TextColumn
@@ -46,7 +45,7 @@ from medadapt.pretrain.resume import (
     record_forced_resumes,
 )
 from medadapt.progress import console, make_progress
-from medadapt.training import param_groups
+from medadapt.training_shell import LOG_NAME, JsonlLog, make_accelerator, param_groups, save_pretrained_atomically
 
 
 class ResumeRefused(MedadaptError):
@@ -66,16 +65,6 @@ class RunState:
     step: int = 0
     tokens_seen: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _precision(setting: str) -> str:
-    if setting == "fp32":
-        return "no"
-    if setting == "auto":
-        if torch.cuda.is_available():
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "no"
-    return setting
 
 
 def _adamw(groups: list[dict[str, Any]], train: Any) -> torch.optim.Optimizer:
@@ -101,12 +90,7 @@ class Pretrainer:
         self.force = force
         self.show_progress = show_progress
         train = config.training
-        self.accelerator = Accelerator(
-            # Without an accelerator, `cpu=True` is what lets Accelerate run several gloo processes (torchrun).
-            cpu=not torch.cuda.is_available(),
-            mixed_precision=_precision(train.precision),
-            dynamo_backend="inductor" if train.compile else "no",
-        )
+        self.accelerator = make_accelerator(train.precision, dynamo_backend="inductor" if train.compile else "no")
         if self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
             # Checkpoints here hold full (unsharded) model and optimizer state; sharded state needs
             # torch.distributed.checkpoint, which is not wired in yet. A BERT-base encoder fits one GPU: use DDP.
@@ -154,6 +138,7 @@ class Pretrainer:
             world_size=self.world,
         )
         self.state = RunState()
+        self.log = JsonlLog(self.out_dir / LOG_NAME, main=self.accelerator.is_main_process, history=self.state.history)
         self.forced_resumes: list[dict[str, Any]] = []
         self.eval_splits = self._eval_splits()
 
@@ -228,10 +213,7 @@ class Pretrainer:
                 )
 
     def _log(self, record: dict[str, Any]) -> None:
-        self.state.history.append(record)
-        if self.accelerator.is_main_process:
-            with open(self.out_dir / "log.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record) + "\n")
+        self.log.write(record)
 
     def _try_resume(self) -> None:
         root = self.out_dir / "checkpoints"
@@ -322,7 +304,7 @@ class Pretrainer:
         Appending to the old log would interleave two runs' step numbers; leaving unusable checkpoints in place
         would shadow the new ones (they sort as newer) and make `keep_last` prune the new ones first.
         """
-        log = self.out_dir / "log.jsonl"
+        log = self.log.path
         moved = []
         self.accelerator.wait_for_everyone()  # every process has looked at the checkpoints before they move
         if self.accelerator.is_main_process:
@@ -330,7 +312,7 @@ class Pretrainer:
                 moved.append(f"old log kept as {move_aside(log)}")
             if root.is_dir() and any(root.iterdir()):
                 moved.append(f"unusable checkpoints moved to {move_aside(root, 'unusable-')}")
-            log.write_text("")
+        self.log.start()
         self.accelerator.wait_for_everyone()
         note = f" ({escape('; '.join(moved))})" if moved else ""
         console.print(
@@ -341,25 +323,22 @@ class Pretrainer:
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines written after the checkpoint by the interrupted run, so the log reads as one run."""
-        log = self.out_dir / "log.jsonl"
-        if not log.exists():
+        if not self.log.path.exists():
             return
         kept = []
-        for line in log.read_text(encoding="utf-8").splitlines():
+        for line in self.log.path.read_text(encoding="utf-8").splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue  # a line cut by the kill
             if record.get("step", 0) <= step:
                 kept.append(record)
-        self.state.history = kept
-        if self.accelerator.is_main_process:
-            log.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        self.log.replace(kept)
 
     # ------------------------------------------------------------------ batches
     def _global_micro_batch(self, micro: int) -> Batch:
         """Mask the whole global micro-batch identically on every process, then keep this process's rows."""
-        per_device = self.config.training.per_device_batch_size
+        per_device = self.config.training.batch_size
         picks = self.mixer.take(per_device * self.world)
         ids_np, starts_np, lengths_np = _fetch(self.corpora, picks)
         ids = torch.from_numpy(ids_np).long()
@@ -382,7 +361,7 @@ class Pretrainer:
         loss_total = torch.zeros((), device=self.accelerator.device)
         device = self.accelerator.device
         for i, batch in enumerate(batches):
-            context = self.accelerator.no_sync(self.wrapper) if i < accum - 1 else _nullcontext()
+            context = self.accelerator.no_sync(self.wrapper) if i < accum - 1 else nullcontext()
             with context, self.accelerator.autocast():
                 loss_sum, _ = self.wrapper(
                     batch.input_ids.to(device),
@@ -461,8 +440,8 @@ class Pretrainer:
                 f"{self.out_dir} already holds checkpoints of a run; pass --resume to continue it, "
                 "or choose another --out"
             )
-        elif self.accelerator.is_main_process:
-            (self.out_dir / "log.jsonl").write_text("")
+        else:
+            self.log.start()
         if self.accelerator.is_main_process:
             write_resolved_config(
                 self.out_dir,
@@ -530,30 +509,13 @@ class Pretrainer:
         final = self.out_dir / "model"
         self.accelerator.wait_for_everyone()
         if self.accelerator.is_main_process:
-            # Written beside and renamed when complete: a kill mid-save must not leave a `model/` that has its
-            # config.json (what "is there a model?" checks look for) but truncated weights.
-            tmp = self.out_dir / ".tmp-model"
-            shutil.rmtree(tmp, ignore_errors=True)
-            model = self.accelerator.unwrap_model(self.wrapper).model
-            model.save_pretrained(tmp, safe_serialization=True)
-            self.tokenizer.save_pretrained(tmp)
-            if final.exists():
-                shutil.rmtree(final)
-            tmp.rename(final)
+            save_pretrained_atomically(self.accelerator.unwrap_model(self.wrapper).model, self.tokenizer, final)
             from medadapt.pretrain.plots import plot_loss_curve
 
             plot_loss_curve(self.state.history, self.out_dir / "loss_curve.png")
             console.print(f"model written to {final}")
         self.accelerator.wait_for_everyone()
         return final
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _fetch(corpora: list[PackedCorpus], picks: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:

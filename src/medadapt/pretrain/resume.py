@@ -19,7 +19,7 @@ import yaml
 
 from medadapt.config import RESOLVED_CONFIG_NAME
 from medadapt.pretrain.config import TrainingSection
-from medadapt.training import param_groups
+from medadapt.training_shell import param_groups
 
 HISTORY_KEY = "forced_resumes"
 
