@@ -123,7 +123,7 @@ def worker_medadapt(args: argparse.Namespace) -> dict[str, object]:
                 "epochs": args.epochs,
                 "batch_size": args.batch_size,
                 "eval_batch_size": 32,
-                "lr": args.lr,
+                "learning_rate": args.lr,
                 "weight_decay": 0.01,
                 "warmup_ratio": 0.1,
                 "seed": args.seed,

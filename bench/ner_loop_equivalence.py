@@ -56,7 +56,7 @@ def main() -> None:
 
     work = Path(args.work)
     model_dir = str(work / "model-trimmed")
-    train_section = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed}
+    train_section = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.lr, "seed": args.seed}
     config = build_config(
         NerConfig,
         {

@@ -170,7 +170,7 @@ def child_medadapt(args: argparse.Namespace) -> dict:
         model={"name_or_path": args.model, "pad_vocab_multiple": settings.get("pad_vocab_multiple", 64)},
         corpora=[{"path": args.corpus}],
         training={
-            "per_device_batch_size": args.batch_size,
+            "batch_size": args.batch_size,
             "max_steps": total,
             "learning_rate": HYPER["lr"],
             "adam_betas": HYPER["betas"],

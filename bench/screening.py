@@ -14,7 +14,7 @@ served by `pipeline("text-classification", truncation=True)`), on the same patie
    - medadapt: `medadapt.tasks.screening.recipe`, windows of `--max-length` / `--stride`, every token scored and pooled
      token → chunk → patient by `--token-pooling` (lse with `--lse-sharpness`; `cls` = [CLS] head + max
      pooling), best epoch on dev AUPRC, threshold for 95% sensitivity on dev; `--head-lr` gives the fresh head
-     its own rate (`training.head_lr`);
+     its own rate (`training.head_learning_rate`);
    - HF: `AutoModelForSequenceClassification` + `Trainer` (linear schedule, 10% warm-up, weight decay 0.01, last
      epoch kept), records tokenized with `truncation=True, max_length=--hf-max-length` (the head of the record);
      `--hf-head-lr` the same for its classifier (an AdamW with two rates handed to the Trainer).
@@ -159,8 +159,8 @@ def train(model_dir: str, paths: dict[str, str], out: Path, args: argparse.Names
             "pooling": _pooling(args),
             "training": {
                 "epochs": args.epochs,
-                "lr": args.lr,
-                "head_lr": args.head_lr,
+                "learning_rate": args.lr,
+                "head_learning_rate": args.head_lr,
                 "batch_size": args.train_batch_size,
                 "seed": 1,
                 "precision": args.precision,
@@ -352,7 +352,7 @@ def main() -> None:
         "--token-pooling", default="lse", choices=["lse", "max", "cls"], help="medadapt's chunk scoring"
     )
     parser.add_argument("--lse-sharpness", type=float, default=4.0)
-    parser.add_argument("--head-lr", type=float, help="medadapt's training.head_lr (default: --lr)")
+    parser.add_argument("--head-lr", type=float, help="medadapt's training.head_learning_rate (default: --lr)")
     parser.add_argument("--hf-head-lr", type=float, help="the HF classifier's own rate (default: --lr, plain Trainer)")
     parser.add_argument("--retrain", action="store_true")
     parser.add_argument("--json", help="write the results here")

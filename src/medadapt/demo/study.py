@@ -67,7 +67,7 @@ NER_SETTINGS: dict[str, Any] = {
     "data": {"format": "brat"},
     "span_policy": {"policy": "longest", "discontinuous": "cover"},
     "encoding": {"max_length": 128, "stride": 32},
-    "training": {"epochs": 4, "batch_size": 16, "lr": 1e-3, "warmup_ratio": 0.1},
+    "training": {"epochs": 4, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.1},
 }
 
 
@@ -77,7 +77,7 @@ SCREENING_SETTINGS: dict[str, Any] = {
     "pooling": {"token_to_chunk": "lse", "chunk_to_note": "lse", "note_to_patient": "lse", "lse_sharpness": 4.0},
     "imbalance": {"loss": "ce", "downsample_ratio": 1.0},
     "evaluation": {"bootstrap_resamples": 500},
-    "training": {"epochs": 4, "batch_size": 4, "lr": 6e-4, "eval_batch_size": 64},
+    "training": {"epochs": 4, "batch_size": 4, "learning_rate": 6e-4, "eval_batch_size": 64},
 }
 HEAD_TRUNCATION = {"chunking": {"strategy": "head", "max_length": 128, "stride": 0}}
 
