@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,30 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo into `out`; returns the perplexity table (and the report paths). Reruns skip finished stages
     and finished study runs."""
-    from medadapt.corpus import CorpusBuildConfig, build_corpus, train_tokenizer
-    from medadapt.demo import generate_demo_data
-    from medadapt.pretrain.loop import pretrain
-
     out = Path(out)
+    _data_and_tokenizer(out, seed, force=force, show_progress=show_progress)
+    _corpora(out, seed, force=force, show_progress=show_progress)
+    pretrained = partial(_pretrained, out=out, seed=seed, steps_scale=steps_scale, force=force, show=show_progress)
+    console.rule("4/6 general base model (stands in for mBERT)")
+    models = {"base": pretrained("demo-base")}
+    console.rule("5/6 further pre-training: clinical, biomedical, mixed")
+    for variant in VARIANTS:
+        models[variant] = pretrained(f"demo-{variant}")
+    table = {name: _evaluate_on_all_domains(path, out) for name, path in models.items()}
+    (out / "perplexity.json").write_text(json.dumps(table, indent=1))
+    _print_table(table)
+    if not study:
+        return table
+    console.rule("6/6 the study: fine-tuning × tasks × languages × seeds, statistics, report")
+    paths = _study(out, models)
+    return {"perplexity": table, "report": {k: str(v) for k, v in paths.items()}}
+
+
+def _data_and_tokenizer(out: Path, seed: int, *, force: bool, show_progress: bool) -> None:
+    """Steps 1 and 2: the synthetic data in `out/data` and the tokenizer trained on its corpora, unless there."""
+    from medadapt.corpus import train_tokenizer
+    from medadapt.demo import generate_demo_data
+
     data = out / "data"
     if force or not (data / "manifest.json").is_file():
         console.rule("1/6 synthetic demo data")
@@ -81,6 +101,13 @@ def run_demo(
     if force or not (tokenizer / "tokenizer.json").is_file():
         console.rule("2/6 tokenizer")
         train_tokenizer([str(data / "corpora" / d) for d in DOMAINS], tokenizer, vocab_size=8000)
+
+
+def _corpora(out: Path, seed: int, *, force: bool, show_progress: bool) -> None:
+    """Step 3: one MLM corpus per domain in `out/corpora-built`, the task documents excluded (each built once)."""
+    from medadapt.corpus import CorpusBuildConfig, build_corpus
+
+    data = out / "data"
     console.rule("3/6 MLM corpora (task documents excluded)")
     for domain in DOMAINS:
         target = out / "corpora-built" / domain
@@ -89,7 +116,7 @@ def run_demo(
         stats = build_corpus(
             CorpusBuildConfig(
                 inputs=[str(data / "corpora" / domain)],
-                tokenizer=str(tokenizer),
+                tokenizer=str(out / "tokenizer"),
                 out=str(target),
                 block_size=DEMO_BLOCK_SIZE,
                 val_fraction=0.02,
@@ -99,25 +126,21 @@ def run_demo(
             show_progress=show_progress,
         )
         console.print(f"{domain}: {_kept(stats)} documents kept, {_tokens(stats):,} tokens")
-    scale = [f"training.max_steps={max(1, math.ceil(_steps(name) * steps_scale))}" for name in ("demo-base",)]
-    console.rule("4/6 general base model (stands in for mBERT)")
-    base = _resolved_preset("demo-base", out, [*scale, f"training.seed={seed}"])
-    if force or not (Path(base.out_dir) / "model" / "config.json").is_file():
-        pretrain(base, resume=(Path(base.out_dir) / "checkpoints").exists(), show_progress=show_progress)
-    console.rule("5/6 further pre-training: clinical, biomedical, mixed")
-    models = {"base": Path(base.out_dir) / "model"}
-    for variant in VARIANTS:
-        steps = max(1, math.ceil(_steps(f"demo-{variant}") * steps_scale))
-        cfg = _resolved_preset(f"demo-{variant}", out, [f"training.max_steps={steps}", f"training.seed={seed}"])
-        if force or not (Path(cfg.out_dir) / "model" / "config.json").is_file():
-            pretrain(cfg, resume=(Path(cfg.out_dir) / "checkpoints").exists(), show_progress=show_progress)
-        models[variant] = Path(cfg.out_dir) / "model"
-    table = {name: _evaluate_on_all_domains(path, out) for name, path in models.items()}
-    (out / "perplexity.json").write_text(json.dumps(table, indent=1))
-    _print_table(table)
-    if not study:
-        return table
-    console.rule("6/6 the study: fine-tuning × tasks × languages × seeds, statistics, report")
+
+
+def _pretrained(preset: str, *, out: Path, seed: int, steps_scale: float, force: bool, show: bool) -> Path:
+    """Steps 4 and 5: the model of one packaged preset, its steps scaled; pre-trained (or resumed) unless done."""
+    from medadapt.pretrain.loop import pretrain
+
+    steps = max(1, math.ceil(_steps(preset) * steps_scale))
+    cfg = _resolved_preset(preset, out, [f"training.max_steps={steps}", f"training.seed={seed}"])
+    if force or not (Path(cfg.out_dir) / "model" / "config.json").is_file():
+        pretrain(cfg, resume=(Path(cfg.out_dir) / "checkpoints").exists(), show_progress=show)
+    return Path(cfg.out_dir) / "model"
+
+
+def _study(out: Path, models: dict[str, Path]) -> dict[str, Any]:
+    """Step 6: the demo study over `models`, run (finished runs reused) and reported; returns the report paths."""
     from medadapt.demo.study import demo_study
     from medadapt.study import report_study, run_study
 
@@ -126,7 +149,7 @@ def run_demo(
     paths = report_study(config)
     console.print(f"{counts['run']} study jobs run, {counts['skipped']} reused")
     console.print(f"[bold]report: {paths['html']}[/] (and {paths['markdown']})")
-    return {"perplexity": table, "report": {k: str(v) for k, v in paths.items()}}
+    return paths
 
 
 def _steps(preset: str) -> int:
