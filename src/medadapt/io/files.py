@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,3 +128,17 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def move_aside(path: Path, label: str = "") -> Path:
+    """Rename `path` to `<stem>.<label><timestamp><suffix>` beside it (unique); returns the new path. Used for
+    finished results that a rerun must not destroy: a rename is atomic, so a kill leaves them in place or moved."""
+    stamp = label + time.strftime("%Y%m%d-%H%M%S")
+    stem, suffix = (path.stem, path.suffix) if path.is_file() else (path.name, "")
+    target = path.with_name(f"{stem}.{stamp}{suffix}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{stem}.{stamp}-{counter}{suffix}")
+        counter += 1
+    path.rename(target)
+    return target

@@ -28,6 +28,7 @@ from transformers import get_scheduler
 from medadapt.config import write_resolved_config
 from medadapt.errors import ConfigError, MedadaptError
 from medadapt.interrupt import StopRequest
+from medadapt.io.files import move_aside
 from medadapt.pretrain.checkpoint import latest_valid_checkpoint, load_checkpoint, save_checkpoint
 from medadapt.pretrain.config import PretrainConfig
 from medadapt.pretrain.data import BlockSplit, PackedCorpus, open_packed_corpus, tokenizer_vocab_hash
@@ -41,7 +42,6 @@ from medadapt.pretrain.resume import (
     apply_optimiser_settings,
     earlier_forced_resumes,
     forced_resume_entry,
-    move_aside,
     record_forced_resumes,
 )
 from medadapt.progress import console, make_progress

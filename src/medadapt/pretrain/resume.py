@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +82,3 @@ def record_forced_resumes(out_dir: Path, entries: list[dict[str, Any]]) -> None:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     document[HISTORY_KEY] = entries
     path.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
-
-
-def move_aside(path: Path, label: str = "") -> Path:
-    """Rename `path` to `<stem>.<label><timestamp><suffix>` beside it (unique); returns the new path."""
-    stamp = label + time.strftime("%Y%m%d-%H%M%S")
-    stem, suffix = (path.stem, path.suffix) if path.is_file() else (path.name, "")
-    target = path.with_name(f"{stem}.{stamp}{suffix}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{stem}.{stamp}-{counter}{suffix}")
-        counter += 1
-    path.rename(target)
-    return target

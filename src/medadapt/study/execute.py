@@ -32,6 +32,7 @@ from typing import Any
 from medadapt.config import build_config, deep_merge, load_config
 from medadapt.documents import Document
 from medadapt.errors import MedadaptError
+from medadapt.io.files import move_aside
 from medadapt.progress import console
 from medadapt.study.config import StudyConfig, TaskEntry
 from medadapt.study.lock import exclusive
@@ -73,14 +74,7 @@ def holds_results(folder: Path) -> bool:
 
 def set_aside(folder: Path) -> Path:
     """Rename `folder` to `<folder>.previous-<time>` (a counter added if that exists) and return the new path."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = folder.with_name(f"{folder.name}.previous-{stamp}")
-    n = 2
-    while target.exists():
-        target = folder.with_name(f"{folder.name}.previous-{stamp}-{n}")
-        n += 1
-    folder.rename(target)
-    return target
+    return move_aside(folder, "previous-")
 
 
 def _fresh(job: Job) -> None:
