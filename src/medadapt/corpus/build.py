@@ -15,13 +15,10 @@ error (`EmptyCorpusError`, with the per-step counts) unless `allow_empty`.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import shutil
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +33,7 @@ from medadapt.corpus.config import CorpusBuildConfig
 from medadapt.corpus.contamination import ContaminationIndex
 from medadapt.corpus.dedup import ExactDeduper, MinHasher, NearDeduper, text_hash
 from medadapt.corpus.deid import apply_hook, load_hook
+from medadapt.corpus.encode_pool import batches, run_batches, worker_pool
 from medadapt.corpus.langfilter import LanguageFilter
 from medadapt.corpus.pack import Packer
 from medadapt.corpus.shards import FORMAT_VERSION, MANIFEST_NAME, SPLITS, ShardWriter, token_dtype, vocab_hash
@@ -231,8 +229,8 @@ def _build(
     tokenizer_json = setup.tokenizer.backend_tokenizer.to_str()
     encoder = BatchEncoder(tokenizer_json, split_words=cfg.top_split_words > 0, threads=cfg.workers == 0)
     # The pool is started before the progress bar's refresh thread, so forked workers copy no running thread.
-    with _worker_pool(cfg.workers, encoder) as pool, progress:
-        _run_batches(_batches(kept_documents(), cfg.batch_chars), encoder, packing.consume, pool, cfg.workers)
+    with worker_pool(cfg.workers, encoder) as pool, progress:
+        run_batches(batches(kept_documents(), cfg.batch_chars), encoder, packing.consume, pool, cfg.workers)
     packing.finish()
 
     stats = _statistics(cfg, filters, report, packing, setup.tokenizer)
@@ -392,81 +390,6 @@ def _refuse_empty(stats: dict[str, Any], out: Path, allow_empty: bool) -> None:
     if problem is not None and not allow_empty:
         kept = f"{out} keeps its previous corpus" if (out / MANIFEST_NAME).is_file() else f"nothing written to {out}"
         raise EmptyCorpusError(f"{problem}; {kept} (pass --allow-empty to write an empty corpus anyway)")
-
-
-def _batches(docs: Iterator[_Kept], batch_chars: int) -> Iterator[list[_Kept]]:
-    batch: list[_Kept] = []
-    size = 0
-    for doc in docs:
-        batch.append(doc)
-        size += len(doc.text)
-        if size >= batch_chars:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-@contextmanager
-def _worker_pool(workers: int, encoder: BatchEncoder) -> Iterator[Any]:
-    """A process pool whose workers each hold a single-threaded copy of the encoder (None for workers=0).
-
-    fork where the platform has it (no re-import of the caller's __main__, unlike spawn); the parent has not
-    run the Rust tokenizer's thread pool at this point, so the forked children start clean.
-    """
-    if workers <= 0:
-        yield None
-        return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with context.Pool(workers, initializer=_init_worker, initargs=(encoder,)) as pool:
-        yield pool
-
-
-def _run_batches(
-    batches: Iterator[list[_Kept]],
-    encoder: BatchEncoder,
-    consume: Callable[[list[_Kept], EncodedBatch], None],
-    pool: Any,
-    workers: int,
-) -> None:
-    """Tokenize batches in input order: in-process, or in the pool with at most 2 × workers batches in flight."""
-    if pool is None:
-        # One helper thread runs the Rust encoder (which releases the GIL) on batch k while this thread reads,
-        # cleans and deduplicates batch k+1 and packs batch k-1.
-        with ThreadPoolExecutor(1) as threads:
-            window: deque[tuple[list[_Kept], Any]] = deque()
-            for batch in batches:
-                window.append((batch, threads.submit(encoder, [k.text for k in batch])))
-                if len(window) > 1:
-                    done, future = window.popleft()
-                    consume(done, future.result())
-            while window:
-                done, future = window.popleft()
-                consume(done, future.result())
-        return
-    window = deque()
-    for batch in batches:
-        window.append((batch, pool.apply_async(_encode_in_worker, ([k.text for k in batch],))))
-        if len(window) > 2 * workers:
-            done, result = window.popleft()
-            consume(done, result.get())
-    while window:
-        done, result = window.popleft()
-        consume(done, result.get())
-
-
-_WORKER_ENCODER: BatchEncoder | None = None
-
-
-def _init_worker(encoder: BatchEncoder) -> None:
-    global _WORKER_ENCODER
-    _WORKER_ENCODER = encoder
-
-
-def _encode_in_worker(texts: list[str]) -> EncodedBatch:
-    assert _WORKER_ENCODER is not None
-    return _WORKER_ENCODER(texts)
 
 
 def _statistics(
