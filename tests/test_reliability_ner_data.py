@@ -107,12 +107,18 @@ def test_finetune_cli_stops_on_a_brat_text_without_ann(tmp_path: Path, capsys: p
     assert code == 2 and "b.txt" in err and "data.allow_missing_ann" in err and "Traceback" not in err
 
 
-def test_evaluate_gold_text_without_ann(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def _gold_and_pred_without_one_ann(tmp_path: Path, side: str) -> tuple[Path, Path]:
+    """Two BRAT folders over the same texts a and b; on `side`, b.txt has no b.ann."""
     gold, pred = tmp_path / "gold", tmp_path / "pred"
     for folder in (gold, pred):
         _pair(folder, "a", TEXT, ANN)
         _pair(folder, "b", TEXT, ANN)
-    (gold / "b.ann").unlink()
+    (tmp_path / side / "b.ann").unlink()
+    return gold, pred
+
+
+def test_evaluate_gold_text_without_ann(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gold, pred = _gold_and_pred_without_one_ann(tmp_path, "gold")
     code, _, err = _run(capsys, "--gold", gold, "--pred", pred)
     err = _one_line(err)
     assert code == 2 and "b.txt" in err and "--allow-missing-gold-ann" in err
@@ -126,11 +132,7 @@ def test_evaluate_gold_text_without_ann(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_evaluate_prediction_text_without_ann(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    gold, pred = tmp_path / "gold", tmp_path / "pred"
-    for folder in (gold, pred):
-        _pair(folder, "a", TEXT, ANN)
-        _pair(folder, "b", TEXT, ANN)
-    (pred / "b.ann").unlink()
+    gold, pred = _gold_and_pred_without_one_ann(tmp_path, "pred")
     code, _, err = _run(capsys, "--gold", gold, "--pred", pred)
     err = _one_line(err)
     assert code == 2 and "b.txt" in err and "--allow-missing" in err
