@@ -22,6 +22,7 @@ from medadapt.commands import data as data_commands
 from medadapt.commands import demo as demo_commands
 from medadapt.commands import evaluate as evaluate_commands
 from medadapt.commands import finetune as finetune_commands
+from medadapt.commands import predict as predict_commands
 from medadapt.commands import pretrain as pretrain_commands
 from medadapt.commands import study as study_commands
 from medadapt.commands import vocab as vocab_commands
@@ -44,6 +45,7 @@ app.add_typer(finetune_commands.app, name="finetune")
 app.add_typer(study_commands.app, name="study")
 demo_commands.register(app)
 pretrain_commands.register(app)
+predict_commands.register(app)
 
 _state = {"debug": False}
 

@@ -64,6 +64,15 @@ def no_problems(config_data: dict[str, Any]) -> list[str]:
     return []
 
 
+def owns_nothing(model_dir: Path) -> bool:
+    """The default answer to "is this model folder mine?": no (a task without saved models to predict with)."""
+    return False
+
+
+def as_is(prediction: Any) -> Any:
+    return prediction
+
+
 def data_files_exist(config: Any) -> None:
     """The data files a config names exist (an InputError naming the first that does not)."""
     from medadapt.io import expand_inputs
@@ -98,6 +107,16 @@ class Task:
     study_problems: Callable[[dict[str, Any]], list[str]] = no_problems  # what a study cannot compare in a config
     # before `finetune` writes anything: what is missing or does not fit (model folder, tokenizer, data files)
     preflight: Callable[[Any], None] = data_files_exist
+    # prediction with a saved model (`medadapt predict`, `medadapt.load_model`):
+    owns_model: Callable[[Path], bool] = owns_nothing  # is this model folder one of this task's? (cheap: reads json)
+    model_signature: str = ""  # what `owns_model` looks for, for the error naming what a foreign folder lacks
+    # True when one prediction needs several documents (a screening patient's notes): predict reads every input
+    # first and batches whole units (`unit_of`); False streams documents in chunks
+    predicts_units: bool = False
+    # (out_dir, output format) -> the sink that writes this task's predictions (`medadapt.predict.PredictionSink`)
+    prediction_sink: Callable[[Path, str], Any] | None = None
+    output_formats: tuple[str, ...] = ()  # what `--output-format` may name; the first is the default
+    public_prediction: Callable[[Any], Any] = as_is  # one prediction as the Python API returns it
 
     def finetune(self, config: Any, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
         """Every seed of `config` into `config.out_dir` (one seed there, several in seed-<n>/ plus summary.json);

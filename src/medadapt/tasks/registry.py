@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from medadapt.errors import ConfigError
+from medadapt.errors import ConfigError, ModelLoadError
 
 if TYPE_CHECKING:
     from medadapt.tasks.protocol import Task
@@ -88,3 +89,24 @@ def evaluate_command(name: str) -> object | None:
         return None
     module, function = entry.evaluate_command.split(":")
     return getattr(import_module(module), function)
+
+
+def task_of_model(model_dir: str | Path) -> Task:
+    """The task whose saved model `model_dir` is, asked of every registered task; a one-line error naming what
+    is missing for a folder no task recognises (or one that several claim)."""
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        if not folder.exists():
+            raise ModelLoadError(f"no such model folder: {folder}")
+        raise ModelLoadError(f"{folder} is not a folder; give a fine-tuned model folder (e.g. runs/ner/best-model)")
+    tasks = [get_task(name) for name in task_names()]
+    owners = [task for task in tasks if task.owns_model(folder)]
+    if len(owners) == 1:
+        return owners[0]
+    if owners:
+        names = ", ".join(task.name for task in owners)
+        raise ModelLoadError(f"{folder}: several tasks claim this model folder ({names})")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder} is not a medadapt model: it has no config.json (a save_pretrained folder)")
+    wanted = "; ".join(f"{task.name}: {task.model_signature}" for task in tasks if task.model_signature)
+    raise ModelLoadError(f"{folder} is not a medadapt model: it has none of what a task needs ({wanted})")

@@ -71,6 +71,37 @@ def read_documents(settings: dict[str, Any], path: str) -> list[Document]:
     return gold
 
 
+TAG_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
+
+
+def owns_model(model_dir: Path) -> bool:
+    """A token-classification folder (config.json with an IOB/BIOES `id2label`) that is not a screening model
+    (a token-pooled screening model saves as a token classifier too, beside its screening.json)."""
+    import json
+
+    config = model_dir / "config.json"
+    if (model_dir / "screening.json").exists() or not config.is_file():
+        return False
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    tags = list((data.get("id2label") or {}).values()) if isinstance(data, dict) else []
+    return "O" in tags and all(t == "O" or str(t).startswith(TAG_PREFIXES) for t in tags)
+
+
+def _prediction_sink(out_dir: Path, output_format: str) -> Any:
+    from medadapt.tasks.ner.prediction_output import prediction_sink
+
+    return prediction_sink(out_dir, output_format)
+
+
+def _public_prediction(document: Document) -> list[dict[str, Any]]:
+    from medadapt.tasks.ner.prediction_output import span_records
+
+    return span_records(document)
+
+
 def tag_language(document: Document, lang: str) -> Document:
     """Id prefixed by `lang`; spans kept, reader meta (BRAT relation lines, source) dropped."""
     return Document(f"{lang}:{document.id}", document.text, document.lang or lang, document.spans, meta={})
@@ -147,6 +178,11 @@ NER = Task(
     summarize=_summarize,
     result_lines=result_lines,
     load=NerPredictor.load,
+    owns_model=owns_model,
+    model_signature="config.json with a token-classification id2label of IOB/BIOES tags (O, B-X, I-X)",
+    prediction_sink=_prediction_sink,
+    output_formats=("brat", "jsonl"),
+    public_prediction=_public_prediction,
     evaluation_config=evaluation_config,
     evaluate=evaluate,
     read_documents=read_documents,

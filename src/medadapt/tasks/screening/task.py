@@ -171,6 +171,17 @@ def unlabelled_patients(documents: list[Document], unit: str, date_field: str | 
     return [Patient(pid, notes, placeholder) for pid, notes in ordered.items()]
 
 
+def owns_model(model_dir: Path) -> bool:
+    """A screening model folder: screening.json (pooling, labels, threshold) beside the weights."""
+    return (model_dir / "screening.json").is_file()
+
+
+def _prediction_sink(out_dir: Path, output_format: str) -> Any:
+    from medadapt.tasks.screening.prediction_output import prediction_sink
+
+    return prediction_sink(out_dir, output_format)
+
+
 SCREENING = Task(
     name="screening",
     description="patient screening on long notes (chunks pooled to notes and patients)",
@@ -181,6 +192,11 @@ SCREENING = Task(
     summarize=_summarize,
     result_lines=result_lines,
     load=ScreeningPredictor.load,
+    owns_model=owns_model,
+    model_signature="screening.json",
+    predicts_units=True,
+    prediction_sink=_prediction_sink,
+    output_formats=("jsonl",),
     evaluation_config=evaluation_config,
     evaluate=evaluate,
     read_documents=read_documents,
