@@ -153,3 +153,19 @@ def test_screening_predict_writes_patient_records_as_evaluation_does(windows_run
         rows = list(csv.DictReader(handle))
     assert [r["patient_id"] for r in rows] == [r["patient_id"] for r in records]
     assert "text" not in (out / "patients.jsonl").read_text()
+
+
+def test_the_python_api_one_liner(trained, windows_run) -> None:  # noqa: F811
+    from medadapt import load_model
+
+    model, test = _ner_run(trained)
+    doc = next(iter(read_documents(test, "brat")))
+    m = load_model(model)
+    spans = m.predict(doc.text)
+    expected = _spans(read_documents(Path(trained[0].out_dir) / "predictions" / "test", "brat"))[doc.id]
+    assert [(s["start"], s["end"], s["label"]) for s in spans] == expected
+    assert all(doc.text[s["start"] : s["end"]] == s["text"] for s in spans)
+    many = list(m.predict_many([doc.text] * 3, batch_size=2))
+    assert many == [spans] * 3
+    record = load_model(Path(windows_run[0].out_dir) / "best-model").predict("el paciente refiere dolor")
+    assert {"patient_id", "predicted", "scores"} <= set(record)

@@ -12,4 +12,12 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_model"]
+
+
+def load_model(model_dir):  # type: ignore[no-untyped-def]
+    """A fine-tuned NER or screening model, ready to `predict(text)` (see `medadapt.api`; imported on call so
+    `import medadapt` stays light)."""
+    from medadapt.api import load_model as load
+
+    return load(model_dir)
