@@ -129,6 +129,18 @@ def test_bad_input_stops_or_is_counted(trained, tmp_path: Path) -> None:  # noqa
     assert result.predicted == 1 and result.bad.count == 1
 
 
+def test_an_output_folder_that_is_an_input_or_holds_foreign_results_is_refused(trained, tmp_path: Path) -> None:  # noqa: F811
+    from medadapt.errors import ConfigError
+
+    model, test = _ner_run(trained)
+    with pytest.raises(ConfigError, match="is an input folder"):
+        predict_files(model, [test], test, show_progress=False)
+    (tmp_path / "predictions.jsonl").write_text('{"id": "mine"}\n')
+    with pytest.raises(ConfigError, match="not from medadapt predict"):
+        predict_files(model, [test], tmp_path, output_format="jsonl", show_progress=False)
+    assert (tmp_path / "predictions.jsonl").read_text() == '{"id": "mine"}\n'
+
+
 def test_screening_predict_writes_patient_records_as_evaluation_does(windows_run, tmp_path: Path) -> None:  # noqa: F811
     config, _ = windows_run
     run = Path(config.out_dir)

@@ -80,6 +80,12 @@ class Progress:
 
     def _read(self, header: dict[str, Any]) -> list[dict[str, Any]]:
         if not self.path.is_file():
+            for name in self.append_files:  # never cut a file this engine did not write
+                if (self.out_dir / name).is_file() and (self.out_dir / name).stat().st_size:
+                    raise ConfigError(
+                        f"{self.out_dir / name} exists but not from medadapt predict (no {PROGRESS_FILE}); "
+                        "give another --out"
+                    )
             return []
         lines = self.path.read_text(encoding="utf-8").splitlines()
         try:
@@ -178,6 +184,7 @@ def predict_files(
     if chosen not in task.output_formats:
         raise ConfigError(f"--output-format {chosen!r}: {task.name} writes {', '.join(task.output_formats)}")
     out = Path(out_dir)
+    _refuse_input_folder(out, inputs)
     out.mkdir(parents=True, exist_ok=True)
     sink = task.prediction_sink(out, chosen)
     header = {"model": str(model.resolve()), "task": task.name, "output_format": chosen}
@@ -205,6 +212,18 @@ def predict_files(
                 after_chunk(result.predicted)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _refuse_input_folder(out: Path, inputs: Sequence[str | Path]) -> None:
+    """An output folder that is an input folder (or holds an input file) would overwrite its texts and gold."""
+    target = out.resolve()
+    for given in inputs:
+        path = Path(given)
+        if not path.exists():
+            continue  # a glob or a missing path: the reader names it
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        if folder == target:
+            raise ConfigError(f"--out {out} is an input folder; predictions would overwrite its files")
 
 
 def _pending(
