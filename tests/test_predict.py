@@ -181,3 +181,26 @@ def test_the_python_api_one_liner(trained, windows_run) -> None:  # noqa: F811
     assert many == [spans] * 3
     record = load_model(Path(windows_run[0].out_dir) / "best-model").predict("el paciente refiere dolor")
     assert {"patient_id", "predicted", "scores"} <= set(record)
+
+
+def test_lang_reaches_the_predictor_and_is_part_of_the_resume_record(trained, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    """NER normalises text per language (Romanian cedilla/comma letters) as training did: documents whose input
+    names no language get `--lang`; a rerun with another language is refused, not mixed into one output."""
+    from medadapt.tasks.ner.task import NerPredictor
+
+    model, test = _ner_run(trained)
+    docs = [Document(d.id, d.text) for d in read_documents(test, "brat")]
+    write_documents(docs, tmp_path / "notes.jsonl", "jsonl")
+    seen: list[str | None] = []
+    original = NerPredictor.predict
+
+    def spy(self, documents):
+        seen.extend(d.lang for d in documents)
+        return original(self, documents)
+
+    monkeypatch.setattr(NerPredictor, "predict", spy)
+    out = tmp_path / "out"
+    predict_files(model, [tmp_path / "notes.jsonl"], out, lang="ro", output_format="jsonl", show_progress=False)
+    assert seen and set(seen) == {"ro"}
+    with pytest.raises(Exception, match="lang"):
+        predict_files(model, [tmp_path / "notes.jsonl"], out, lang="es", output_format="jsonl", show_progress=False)

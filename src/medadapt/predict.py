@@ -164,13 +164,16 @@ def predict_files(
     text_field: str = "text",
     id_field: str = "id",
     group_field: str = "group",
+    lang: str | None = None,
     skip_bad: bool = False,
     batch_size: int = 64,
     show_progress: bool = True,
     after_chunk: Callable[[int], None] | None = None,
 ) -> PredictResult:
-    """Predict every document of `inputs` with the model in `model_dir` into `out_dir` (see the module doc);
-    `after_chunk(n_done)` is called after each written chunk (tests interrupt a run there)."""
+    """Predict every document of `inputs` with the model in `model_dir` into `out_dir` (see the module doc).
+    `lang`: the documents' language where the input does not say (NER normalises text per language, e.g.
+    Romanian cedilla/comma letters, as training did); `after_chunk(n_done)` is called after each written chunk
+    (tests interrupt a run there)."""
     from medadapt.io import read_documents
     from medadapt.tasks.registry import task_of_model
 
@@ -187,7 +190,7 @@ def predict_files(
     _refuse_input_folder(out, inputs)
     out.mkdir(parents=True, exist_ok=True)
     sink = task.prediction_sink(out, chosen)
-    header = {"model": str(model.resolve()), "task": task.name, "output_format": chosen}
+    header = {"model": str(model.resolve()), "task": task.name, "output_format": chosen, "lang": lang}
     progress = Progress(out, header, sink.append_files)
     predictor = task.load(model)
     result = PredictResult(task.name, out)
@@ -197,6 +200,7 @@ def predict_files(
         text_field=text_field,
         id_field=id_field,
         group_field=group_field,
+        lang=lang,
         skip_bad=skip_bad,
         report=result.bad,
     )

@@ -32,6 +32,9 @@ def predict_command(
     text_field: str = typer.Option("text", "--text-field", help="JSONL field / CSV column of the text."),
     id_field: str = typer.Option("id", "--id-field", help="JSONL field / CSV column of the document id."),
     group_field: str = typer.Option("group", "--group-field", help="Field of the patient id (screening)."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="Language of documents whose input does not say (NER text normalisation, e.g. ro)."
+    ),
     output_format: str | None = typer.Option(
         None, "--output-format", help="NER: brat (default: .txt copy + .ann) or jsonl; screening: jsonl (+ csv)."
     ),
@@ -58,6 +61,7 @@ def predict_command(
         text_field=text_field,
         id_field=id_field,
         group_field=group_field,
+        lang=lang,
         skip_bad=skip_bad,
         batch_size=batch_size,
         show_progress=not no_progress,
