@@ -51,11 +51,6 @@ class PredictResult:
     seconds: float = 0.0
 
 
-def fsync_file(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
 class Progress:
     """The progress record of one output folder: which units are finished, how large the appended files were."""
 
@@ -109,8 +104,7 @@ class Progress:
         sizes = {}
         for name in self.append_files:
             target = self.out_dir / name
-            if target.exists():
-                fsync_file(target)
+            if target.exists():  # the sink flushed and fsynced it (PredictionSink.write)
                 sizes[name] = target.stat().st_size
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"units": units, "sizes": sizes}) + "\n")

@@ -36,7 +36,15 @@ from medadapt.corpus.deid import apply_hook, load_hook
 from medadapt.corpus.encode_pool import batches, run_batches, worker_pool
 from medadapt.corpus.langfilter import LanguageFilter
 from medadapt.corpus.pack import Packer
-from medadapt.corpus.shards import FORMAT_VERSION, MANIFEST_NAME, SPLITS, ShardWriter, token_dtype, vocab_hash
+from medadapt.corpus.shards import (
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    SPLITS,
+    STAGING_NAME,
+    ShardWriter,
+    token_dtype,
+    vocab_hash,
+)
 from medadapt.corpus.stats import BoundedCounter, fertility_table, removal_rows, write_stats
 from medadapt.corpus.tokenize import BatchEncoder, EncodedBatch
 from medadapt.documents import Document
@@ -45,8 +53,6 @@ from medadapt.io import BadInputReport, expand_inputs, read_documents
 from medadapt.io.inputs import FORMAT_EXTENSIONS
 from medadapt.loading import load_tokenizer
 from medadapt.progress import console, make_progress
-
-STAGING_NAME = ".tmp-build"
 
 
 class EmptyCorpusError(MedadaptError):

@@ -28,6 +28,7 @@ from medadapt.errors import InputError
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+STAGING_NAME = ".tmp-build"  # where a build writes before it replaces the corpus (a left-over: unfinished)
 SPLITS = ("train", "validation")
 
 
@@ -220,7 +221,7 @@ def open_corpus(path: str | Path, *, verify: bool = False) -> Corpus:
     path = Path(path)
     manifest_path = path / MANIFEST_NAME
     if not manifest_path.is_file():
-        if path.is_dir() and (any(path.glob("*.npy")) or (path / ".tmp-build").exists()):
+        if path.is_dir() and (any(path.glob("*.npy")) or (path / STAGING_NAME).exists()):
             # the manifest is written last: shards without one are a build that was stopped or failed
             raise InputError(manifest_path, "missing: the corpus build there did not finish; run `corpus build` again")
         raise InputError(manifest_path, "not a medadapt corpus folder (manifest.json missing); run `corpus build`")

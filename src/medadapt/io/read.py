@@ -39,7 +39,7 @@ from medadapt.io.report import BadInput, BadInputReport, OnBad, make_on_bad
 from medadapt.io.tabular import read_table
 from medadapt.io.text import read_lines, read_text_file
 
-BRAT_TEXT_EXTENSIONS = frozenset({".txt", ".text"})
+BRAT_TEXT_EXTENSIONS = FORMAT_EXTENSIONS["text"]
 
 
 class _Folders:

@@ -11,7 +11,6 @@ from typing import Any
 from medadapt.documents import Document
 from medadapt.io.brat import write_brat
 
-OUTPUT_FORMATS = ("brat", "jsonl")
 JSONL_NAME = "predictions.jsonl"
 
 

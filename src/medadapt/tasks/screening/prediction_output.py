@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-OUTPUT_FORMATS = ("jsonl",)
 JSONL_NAME = "patients.jsonl"
 CSV_NAME = "patients.csv"
 
