@@ -15,7 +15,7 @@ from medadapt.cli import main
 from medadapt.corpus import CorpusBuildConfig, build_corpus
 from medadapt.documents import Document, Span
 from medadapt.io import write_documents
-from medadapt.metrics.stats import f1_from_count_rows
+from medadapt.metrics.stats import auroc_from_rows, f1_from_count_rows
 from medadapt.study import execute as study_execute
 from medadapt.study import load_study, load_study_folder, report_study, run_study
 from medadapt.study.execute import StudyInterrupted
@@ -273,7 +273,6 @@ def test_task_contrast_is_paired_on_the_same_units_and_holm_corrected(tmp_path):
     difference, in the same Holm family as the variant comparisons; different test units are refused."""
     from medadapt.config import build_config
     from medadapt.errors import ConfigError, InputError
-    from medadapt.metrics.stats import auroc_from_rows
     from medadapt.study.analysis import Cell, analyse
     from medadapt.study.config import StudyConfig
 
@@ -295,7 +294,18 @@ def test_task_contrast_is_paired_on_the_same_units_and_holm_corrected(tmp_path):
 
     def cell(task: str, noise: float) -> Cell:
         rows = [np.stack([labels, labels + rng.normal(0, noise, 80)], axis=1) for _ in range(2)]
-        return Cell(task, "nl", "nl", "m", "auroc", seeds=[1, 2], ids=ids, rows=rows, run_dirs=[str(tmp_path)] * 2)
+        return Cell(
+            task,
+            "nl",
+            "nl",
+            "m",
+            "auroc",
+            auroc_from_rows,
+            seeds=[1, 2],
+            ids=ids,
+            rows=rows,
+            run_dirs=[str(tmp_path)] * 2,
+        )
 
     good, poor = cell("windows", 0.3), cell("head", 3.0)
     result = analyse(study, [good, poor])

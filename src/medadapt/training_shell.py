@@ -14,14 +14,13 @@ import json
 import shutil
 from collections.abc import Collection, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from accelerate import Accelerator, PartialState
 
 from medadapt.errors import ConfigError
 
-Precision = Literal["auto", "fp32", "bf16", "fp16"]
 LOG_NAME = "log.jsonl"
 
 

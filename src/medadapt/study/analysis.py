@@ -29,7 +29,7 @@ from medadapt.metrics.stats import (
 )
 from medadapt.study.config import StudyConfig
 from medadapt.study.plan import Job, plan
-from medadapt.tasks.registry import get_task, task_names
+from medadapt.tasks.registry import get_task
 
 
 @dataclass
@@ -39,17 +39,11 @@ class Cell:
     test_lang: str
     model: str
     metric: str
+    statistic: Callable[[np.ndarray], float]  # the metric from unit rows, as the task defines it
     seeds: list[int] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     rows: list[np.ndarray] = field(default_factory=list)
     run_dirs: list[str] = field(default_factory=list)
-    statistic: Callable[[np.ndarray], float] | None = None  # the metric from unit rows, as the task defines it
-
-    def __post_init__(self) -> None:
-        if self.statistic is None:  # a cell made by hand: the first task that computes a metric of this name
-            self.statistic = next(
-                t.unit_metrics[self.metric] for t in map(get_task, task_names()) if self.metric in t.unit_metrics
-            )
 
     @property
     def key(self) -> tuple[str, str, str]:

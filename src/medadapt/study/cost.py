@@ -13,7 +13,7 @@ from pathlib import Path
 
 from medadapt.io import expand_inputs
 from medadapt.study.config import StudyConfig
-from medadapt.study.plan import Job, pending
+from medadapt.study.plan import Job
 
 
 def _bytes(paths: list[str | None]) -> int:
@@ -42,10 +42,9 @@ def _units(task, lang: str) -> int:
     return max(1, sum(1 for f in files for _ in open(f, encoding="utf-8", errors="replace")))
 
 
-def describe(study: StudyConfig, jobs: list[Job], todo: dict[str, str] | None = None) -> str:
+def describe(study: StudyConfig, jobs: list[Job], todo: dict[str, str]) -> str:
     """One line per job (done, or todo with why), then the counts and the time estimate. `todo`: the pending
     jobs with their reasons (`plan.pending`)."""
-    todo = pending(jobs) if todo is None else todo
     rates: dict[str, list[float]] = {}
     for job in jobs:
         marker = job.folder / "done.json"

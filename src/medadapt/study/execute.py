@@ -235,13 +235,12 @@ def run_study(study: StudyConfig, *, dry_run: bool = False) -> dict[str, Any]:
     from medadapt.study.check import check_study
 
     jobs = check_study(study)
-    todo = pending(jobs)
     if dry_run:
-        return {"jobs": jobs, "todo": todo}
+        return {"jobs": jobs, "todo": pending(jobs)}
     root = Path(study.out_dir)
     root.mkdir(parents=True, exist_ok=True)
     with exclusive(root):
-        todo = pending(jobs)  # again: the folder may have changed while another run held it
+        todo = pending(jobs)  # under the lock: the folder may have changed while another run held it
         (root / "study.json").write_text(study.model_dump_json(indent=1))
         counts = _run_jobs(study, jobs, todo)
     evaluations = sum(j.kind == "evaluate" for j in jobs)

@@ -73,11 +73,17 @@ def as_is(prediction: Any) -> Any:
     return prediction
 
 
-def data_files_exist(config: Any) -> None:
-    """The data files a config names exist (an InputError naming the first that does not)."""
+def data_files(config: Any) -> list[Path]:
+    """The data files a task config names (train, dev, test), expanded: what resolved_config.yaml and --resume
+    hash; an InputError names the first that does not exist."""
     from medadapt.io import expand_inputs
 
-    expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
+    return expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
+
+
+def data_files_exist(config: Any) -> None:
+    """The data files a config names exist (an InputError naming the first that does not)."""
+    data_files(config)
 
 
 @dataclass(frozen=True)

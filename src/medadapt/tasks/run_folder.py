@@ -24,8 +24,8 @@ from pydantic import BaseModel
 
 from medadapt.config import RESOLVED_CONFIG_NAME, file_sha256
 from medadapt.errors import ConfigError, MedadaptError
-from medadapt.io import expand_inputs
 from medadapt.loading import check_model_folder, check_tokenizer_fits
+from medadapt.tasks.protocol import data_files
 
 # the outputs a run writes into its folder (see the tasks' module docstrings), and the temporary best model
 RUN_OUTPUTS = (
@@ -73,7 +73,7 @@ def check_inputs(config: Any) -> None:
     and a tokenizer that does not fit only as an IndexError in the first training step)."""
     check_model_folder(config.model)
     check_tokenizer_fits(config.model)
-    expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
+    data_files(config)
 
 
 def refuse_existing_run(out: Path, seeds: Sequence[int], *, overwrite: bool, resume: bool) -> list[str]:

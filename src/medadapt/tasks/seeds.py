@@ -41,17 +41,11 @@ def run_seeds(
     return summary | {"runs": {str(s): m for s, m in per_seed.items()}}
 
 
-def input_files(config: Any) -> list[Path]:
-    """The data files a task config names (train, dev, test): what resolved_config.yaml and --resume hash."""
-    from medadapt.io import expand_inputs
-
-    return expand_inputs([p for p in (config.data.train, config.data.dev, config.data.test) if p])
-
-
 def finetune_seeds(task: Task, config: Any, *, show_progress: bool = True, resume: bool = False) -> dict[str, Any]:
     """Every seed of `config` through `task.finetune_seed`, in the layout of `run_seeds`. A Ctrl-C in one seed of
     several ends the command (see run_folder.stop_on_interrupt); `resume` keeps seeds that finished with the same
     settings and inputs (run_folder.keep_finished)."""
+    from medadapt.tasks.protocol import data_files
     from medadapt.tasks.run_folder import keep_finished, stop_on_interrupt
 
     out, seeds = Path(config.out_dir), config.seed_list()
@@ -61,7 +55,7 @@ def finetune_seeds(task: Task, config: Any, *, show_progress: bool = True, resum
 
     run_one = stop_on_interrupt(run_one, seeds)
     if resume:
-        run_one = keep_finished(run_one, config, out, seeds, input_files(config))
+        run_one = keep_finished(run_one, config, out, seeds, data_files(config))
     return run_seeds(seeds, out, run_one, lambda per_seed: task.summarize(config, per_seed, out), task.name)
 
 

@@ -41,7 +41,8 @@ from medadapt.tasks.ner.data import DataReport, encode_split, input_format, load
 from medadapt.tasks.ner.decoding import decode_documents
 from medadapt.tasks.ner.encoding import IGNORE, Window
 from medadapt.tasks.ner.tags import LabelMap
-from medadapt.tasks.seeds import input_files, training_record
+from medadapt.tasks.protocol import data_files
+from medadapt.tasks.seeds import training_record
 from medadapt.training import process_state, train
 
 
@@ -164,7 +165,7 @@ def run_seed(config: NerConfig, seed: int, out_dir: Path, *, show_progress: bool
     data = prepare_data(config, tokenizer)
     if state.is_main_process:
         (out_dir / "data_report.json").write_text(json.dumps(data.report.splits, indent=1, ensure_ascii=False))
-        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), input_files(config))
+        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), data_files(config))
     torch.manual_seed(seed)  # the head's initialisation depends on the seed too
     model, loaded = load_model(config.model, data.tags)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

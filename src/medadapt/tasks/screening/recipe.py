@@ -27,6 +27,7 @@ from medadapt.config import build_config, write_resolved_config
 from medadapt.errors import ConfigError, InputError
 from medadapt.loading import LoadSummary, check_model_folder, load_pretrained, load_tokenizer
 from medadapt.metrics.stats import auprc_from_rows, auroc_from_rows, bootstrap_ci, mean_sd
+from medadapt.tasks.protocol import data_files
 from medadapt.tasks.screening.chunks import EncodedPatient, encode_patients
 from medadapt.tasks.screening.config import DATA_FIELDS, ScreeningConfig
 from medadapt.tasks.screening.data import (
@@ -49,7 +50,7 @@ from medadapt.tasks.screening.evaluation import (
 from medadapt.tasks.screening.loss import make_loss
 from medadapt.tasks.screening.model import FORMAT_VERSION, ChunkPoolingClassifier, encoder_class, hf_label_config
 from medadapt.tasks.screening.scoring import make_collate, score_split
-from medadapt.tasks.seeds import input_files, training_record
+from medadapt.tasks.seeds import training_record
 from medadapt.training import process_state, train
 
 
@@ -125,7 +126,7 @@ def run_seed(config: ScreeningConfig, seed: int, out_dir: Path, *, show_progress
     report["labels"] = space.to_dict()
     if state.is_main_process:
         (out_dir / "data_report.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), input_files(config))
+        write_resolved_config(out_dir, config.model_copy(update={"out_dir": str(out_dir)}), data_files(config))
     torch.manual_seed(seed)  # head and pooling scorers are initialised from the seed
     model, loaded = build_model(config, space)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
