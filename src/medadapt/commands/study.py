@@ -54,10 +54,10 @@ def run(
 def _report(study: StudyConfig) -> None:
     """Write the report and say what it covers (a partial one says how partial)."""
     from medadapt.progress import console
-    from medadapt.study import evaluation_progress, report_study
+    from medadapt.study import report_study
 
     paths = report_study(study)
-    finished, planned = evaluation_progress(study)
+    finished, planned = paths["finished"], paths["planned"]
     if finished < planned:
         console.print(
             f"the report covers {finished} of {planned} evaluations; `study run` does the others "

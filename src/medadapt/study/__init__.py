@@ -24,21 +24,24 @@ def load_study_folder(folder: str | Path) -> StudyConfig:
     return study
 
 
-def evaluation_progress(study: StudyConfig) -> tuple[int, int]:
-    """(finished, planned) evaluation jobs: what a report can cover."""
+def evaluation_progress(study: StudyConfig, jobs: list[Any] | None = None) -> tuple[int, int]:
+    """(finished, planned) evaluation jobs (of `jobs`, default: the study's plan): what a report can cover."""
     from medadapt.study.plan import plan
 
-    evaluations = [j for j in plan(study) if j.kind == "evaluate"]
+    evaluations = [j for j in (plan(study) if jobs is None else jobs) if j.kind == "evaluate"]
     return sum(j.recorded() for j in evaluations), len(evaluations)
 
 
 def report_study(study: StudyConfig) -> dict[str, Any]:
-    """analysis.json and the report from the finished evaluations. A study folder without one finished
-    evaluation is an error, not an empty report."""
-    from medadapt.study.analysis import analyse
+    """analysis.json and the report from the finished evaluations; the paths, and how many of the planned
+    evaluations it covers ("finished", "planned"). A study folder without one finished evaluation is an error,
+    not an empty report. The plan is made once (it hashes every input)."""
+    from medadapt.study.analysis import analyse, collect
+    from medadapt.study.plan import plan
     from medadapt.study.report import build_report
 
-    finished, planned = evaluation_progress(study)
+    jobs = plan(study)
+    finished, planned = evaluation_progress(study, jobs)
     if not finished:
         what = (
             "no task language has a test set"
@@ -49,9 +52,9 @@ def report_study(study: StudyConfig) -> dict[str, Any]:
             study.out_dir,
             f"no evaluation to report ({what}); run `medadapt study run` (--dry-run says why each is to do)",
         )
-    analysis = analyse(study)
+    analysis = analyse(study, collect(study, jobs))
     (Path(study.out_dir) / "analysis.json").write_text(json.dumps(analysis, indent=1, default=float))
-    return build_report(study, analysis)
+    return build_report(study, analysis) | {"finished": finished, "planned": planned}
 
 
 __all__ = ["StudyConfig", "evaluation_progress", "load_study", "load_study_folder", "report_study", "run_study"]

@@ -69,11 +69,11 @@ def _units(job: Job) -> tuple[list[str], np.ndarray]:
 REDO = "rerun `medadapt study run` to redo that evaluation"
 
 
-def collect(study: StudyConfig) -> list[Cell]:
-    """Cells of every finished evaluation, seeds in study order. An evaluation recorded as done whose outputs
-    are gone is an error naming the file, not a silently smaller table."""
+def collect(study: StudyConfig, jobs: list[Job] | None = None) -> list[Cell]:
+    """Cells of every finished evaluation (of `jobs`, default: the study's plan), seeds in study order. An
+    evaluation recorded as done whose outputs are gone is an error naming the file, not a silently smaller table."""
     cells: dict[tuple[str, str, str, str], Cell] = {}
-    for job in plan(study):
+    for job in plan(study) if jobs is None else jobs:
         if job.kind != "evaluate" or not job.recorded():
             continue
         missing = job.missing()
